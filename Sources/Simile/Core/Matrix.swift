@@ -1,0 +1,173 @@
+/// A dense, row-major matrix: N rows (samples) × D columns (embedding dimensions).
+///
+/// Storage is a Swift array, so a `Matrix` is a value with copy-on-write. Products go through
+/// BLAS (`gemm`, `syrk`); everything else is simple element-wise code.
+public struct Matrix<Scalar: SimileFloat>: Sendable, Equatable {
+    public let rows: Int
+    public let columns: Int
+    /// The elements in row-major order: element (i, j) is `elements[i * columns + j]`.
+    public var elements: [Scalar]
+
+    /// A matrix with every element equal to `value`.
+    public init(rows: Int, columns: Int, repeating value: Scalar = 0) {
+        precondition(rows >= 0 && columns >= 0, "negative matrix shape \(rows)×\(columns)")
+        self.rows = rows
+        self.columns = columns
+        elements = [Scalar](repeating: value, count: rows * columns)
+    }
+
+    /// A matrix over existing row-major elements; `elements.count` must be `rows * columns`.
+    public init(rows: Int, columns: Int, elements: [Scalar]) {
+        precondition(rows >= 0 && columns >= 0 && elements.count == rows * columns,
+                     "\(elements.count) elements do not make a \(rows)×\(columns) matrix")
+        self.rows = rows
+        self.columns = columns
+        self.elements = elements
+    }
+
+    /// A matrix from nested rows, which must all have the same length.
+    /// - Parameter name: what the rows are, for the error message (e.g. "embeddings").
+    public init(_ nestedRows: [[Scalar]], name: String = "matrix") throws {
+        let width = nestedRows.first?.count ?? 0
+        for (index, row) in nestedRows.enumerated() where row.count != width {
+            throw SimileError.shapeMismatch(
+                "\(name) row \(index) has \(row.count) values but row 0 has \(width); every row needs the same length")
+        }
+        self.init(rows: nestedRows.count, columns: width, elements: nestedRows.flatMap { $0 })
+    }
+
+    public subscript(row: Int, column: Int) -> Scalar {
+        get { elements[row * columns + column] }
+        set { elements[row * columns + column] = newValue }
+    }
+
+    /// Row `index` as a slice of `elements`.
+    public func row(_ index: Int) -> ArraySlice<Scalar> {
+        elements[(index * columns)..<((index + 1) * columns)]
+    }
+
+    /// The rows as nested arrays (for JSON and printing).
+    public var nestedRows: [[Scalar]] {
+        (0..<rows).map { Array(row($0)) }
+    }
+
+    /// The same values in another scalar type.
+    public func converted<T: SimileFloat>(to type: T.Type = T.self) -> Matrix<T> {
+        Matrix<T>(rows: rows, columns: columns, elements: elements.map { T($0) })
+    }
+
+    public func transposed() -> Matrix {
+        var result = Matrix(rows: columns, columns: rows)
+        for i in 0..<rows {
+            for j in 0..<columns {
+                result.elements[j * rows + i] = elements[i * columns + j]
+            }
+        }
+        return result
+    }
+
+    /// Adds `scale · other` in place; shapes must match.
+    public mutating func add(_ other: Matrix, scaledBy scale: Scalar = 1) {
+        precondition(rows == other.rows && columns == other.columns, "shape mismatch in Matrix.add")
+        elements.withUnsafeMutableBufferPointer { target in
+            other.elements.withUnsafeBufferPointer { source in
+                for index in 0..<target.count { target[index] += scale * source[index] }
+            }
+        }
+    }
+
+    public static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
+        var result = lhs
+        result.add(rhs)
+        return result
+    }
+
+    /// The first NaN or infinite element, if any.
+    public func firstNonFinite() -> (row: Int, column: Int, value: Scalar)? {
+        guard let index = elements.firstIndex(where: { !$0.isFinite }) else { return nil }
+        return (index / max(columns, 1), index % max(columns, 1), elements[index])
+    }
+
+    /// Throws `SimileError.nonFinite` naming the first row with NaN or infinity.
+    public func requireFinite(_ name: String) throws {
+        if let bad = firstNonFinite() {
+            throw SimileError.nonFinite(input: name, row: bad.row, column: bad.column, value: Double(bad.value))
+        }
+    }
+
+    /// The largest absolute element (0 for an empty matrix).
+    public var maxAbsoluteValue: Scalar {
+        elements.reduce(0) { Swift.max($0, Swift.abs($1)) }
+    }
+}
+
+extension Matrix {
+    /// op(A)·op(B) through BLAS `gemm`. The caller must have called `BLAS.require()`.
+    static func product(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) -> Matrix {
+        let m = transposeA ? a.columns : a.rows
+        let k = transposeA ? a.rows : a.columns
+        let n = transposeB ? b.rows : b.columns
+        precondition(k == (transposeB ? b.columns : b.rows), "inner dimensions differ in Matrix.product")
+        var c = Matrix(rows: m, columns: n)
+        c.addProduct(a, transposeA: transposeA, b, transposeB: transposeB)
+        return c
+    }
+
+    /// self += alpha·op(A)·op(B) through BLAS `gemm`.
+    mutating func addProduct(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false,
+                             alpha: Scalar = 1) {
+        let m = transposeA ? a.columns : a.rows
+        let k = transposeA ? a.rows : a.columns
+        let n = transposeB ? b.rows : b.columns
+        precondition(m == rows && n == columns, "output shape differs in Matrix.addProduct")
+        guard m > 0, n > 0, k > 0 else { return }
+        let cColumns = columns
+        a.elements.withUnsafeBufferPointer { pa in
+            b.elements.withUnsafeBufferPointer { pb in
+                elements.withUnsafeMutableBufferPointer { pc in
+                    Scalar.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                alpha: alpha, a: pa.baseAddress!, lda: a.columns,
+                                b: pb.baseAddress!, ldb: b.columns,
+                                beta: 1, c: pc.baseAddress!, ldc: cColumns)
+                }
+            }
+        }
+    }
+
+    /// A·Aᵀ (the Gram matrix of the rows) through BLAS `syrk`, mirrored to a full square matrix.
+    static func gram(_ a: Matrix) -> Matrix {
+        let n = a.rows
+        var c = Matrix(rows: n, columns: n)
+        guard n > 0, a.columns > 0 else { return c }
+        a.elements.withUnsafeBufferPointer { pa in
+            c.elements.withUnsafeMutableBufferPointer { pc in
+                Scalar.syrkLower(n: n, k: a.columns, alpha: 1, a: pa.baseAddress!, lda: a.columns,
+                                 beta: 0, c: pc.baseAddress!, ldc: n)
+                let base = SendablePointer(pc.baseAddress!)
+                // Mirror the lower triangle into the upper one, a block of rows per task.
+                Parallel.forEach(n, grain: 64) { range in
+                    let p = base.pointer
+                    for i in range where i > 0 {
+                        for j in 0..<i { p[j * n + i] = p[i * n + j] }
+                    }
+                }
+            }
+        }
+        return c
+    }
+}
+
+extension Matrix {
+    /// Multiplies row i by `factor(i)`.
+    mutating func scaleRows(_ factor: (Int) -> Double) {
+        let m = columns
+        elements.withUnsafeMutableBufferPointer { buffer in
+            for i in 0..<rows {
+                let f = factor(i)
+                if f == 1 { continue }
+                let s = Scalar(f)
+                for j in 0..<m { buffer[i * m + j] *= s }
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+extension Loss {
+    /// Computes the loss and its gradients after checking every input.
+    ///
+    /// - Parameters:
+    ///   - embeddings: N×D, finite.
+    ///   - labels: N class labels (or continuous label vectors for a `ContinuousLabelLoss`).
+    ///   - tuples: mined pairs or triplets (needs `TupleCapable`); nil means all of them.
+    ///   - reference: M×D reference embeddings (needs `ReferenceCapable`), with `referenceLabels`.
+    ///   - parameters: values of trainable parameters (needs `Trainable`); missing ones start at
+    ///     `initialParameters()`.
+    ///   - step: distinguishes training steps for losses that sample at random.
+    /// - Throws: `SimileError` naming the offending input; never returns NaN.
+    public func callAsFunction<S: SimileFloat>(
+        _ embeddings: Matrix<S>, _ labels: Labels, tuples: Tuples? = nil,
+        reference: Matrix<S>? = nil, referenceLabels: Labels? = nil,
+        parameters: [String: Matrix<S>] = [:], step: UInt64 = 0
+    ) throws -> LossOutput<S> {
+        let input = try LossInputValidator.validate(
+            loss: self, embeddings: embeddings, labels: labels, tuples: tuples, reference: reference,
+            referenceLabels: referenceLabels, parameters: parameters, step: step)
+        let output = try compute(input)
+        try LossInputValidator.checkFinite(output, loss: name)
+        return output
+    }
+
+    /// The same with plain integer class labels.
+    public func callAsFunction<S: SimileFloat>(
+        _ embeddings: Matrix<S>, _ labels: [Int], tuples: Tuples? = nil,
+        reference: Matrix<S>? = nil, referenceLabels: [Int]? = nil,
+        parameters: [String: Matrix<S>] = [:], step: UInt64 = 0
+    ) throws -> LossOutput<S> {
+        try self(embeddings, .classes(labels), tuples: tuples, reference: reference,
+                 referenceLabels: referenceLabels.map { .classes($0) }, parameters: parameters, step: step)
+    }
+}
+
+/// The checks every loss call goes through.
+enum LossInputValidator {
+    static func validate<S: SimileFloat, L: Loss>(
+        loss: L, embeddings: Matrix<S>, labels: Labels, tuples: Tuples?, reference: Matrix<S>?,
+        referenceLabels: Labels?, parameters: [String: Matrix<S>], step: UInt64
+    ) throws -> LossInput<S> {
+        let name = loss.name
+        try BLAS.require()
+        try checkBatch(embeddings, labels, what: "embeddings", labelsName: "labels", loss: loss)
+        if let reference {
+            guard loss is any ReferenceCapable else {
+                throw SimileError.unsupported(
+                    component: name,
+                    message: "does not take reference embeddings; leave out reference_embeddings (or use a loss that takes them, e.g. contrastive)")
+            }
+            guard let referenceLabels else {
+                throw SimileError.invalidInput("reference embeddings were given without reference labels; add reference_labels")
+            }
+            try checkBatch(reference, referenceLabels, what: "reference embeddings", labelsName: "reference labels", loss: loss)
+            guard reference.columns == embeddings.columns else {
+                throw SimileError.shapeMismatch(
+                    "the reference embeddings have \(reference.columns) columns but the embeddings have \(embeddings.columns)")
+            }
+        } else if referenceLabels != nil {
+            throw SimileError.invalidInput("reference labels were given without reference embeddings; add reference_embeddings")
+        }
+        let labels = try conform(labels, for: loss)
+        let referenceLabels = try referenceLabels.map { try conform($0, for: loss) }
+        if let tuples {
+            guard loss is any TupleCapable else {
+                throw SimileError.unsupported(component: name, message: "does not take mined tuples; leave out tuples")
+            }
+            try checkTuples(tuples, rows: embeddings.rows, referenceRows: reference?.rows ?? embeddings.rows,
+                            labels: labels.classes, referenceLabels: (referenceLabels ?? labels).classes,
+                            isSelf: reference == nil)
+        }
+        let parameters = try checkParameters(parameters, loss: loss)
+        return LossInput(embeddings: embeddings, labels: labels, reference: reference, referenceLabels: referenceLabels,
+                         tuples: tuples, parameters: parameters, step: step)
+    }
+
+    private static func checkBatch<S: SimileFloat, L: Loss>(_ x: Matrix<S>, _ labels: Labels, what: String,
+                                                          labelsName: String, loss: L) throws {
+        guard x.rows > 0 else {
+            throw SimileError.empty("the batch is empty: \(what) have 0 rows; a loss needs at least one sample")
+        }
+        guard x.columns > 0 else {
+            throw SimileError.empty("\(what) have 0 columns; each embedding needs at least one dimension")
+        }
+        guard labels.count == x.rows else {
+            throw SimileError.shapeMismatch("\(what) have \(x.rows) rows but there are \(labels.count) \(labelsName); give one label per row")
+        }
+        try x.requireFinite(what)
+        if case let .continuous(values) = labels { try values.requireFinite(labelsName) }
+    }
+
+    /// Class labels for class losses; continuous label vectors (a class label becomes a 1-vector) for the others.
+    private static func conform<L: Loss>(_ labels: Labels, for loss: L) throws -> Labels {
+        switch labels {
+        case .classes(let classes) where loss is any ContinuousLabelLoss:
+            return .continuous(Matrix(rows: classes.count, columns: 1, elements: classes.map(Double.init)))
+        case .continuous where !(loss is any ContinuousLabelLoss):
+            throw SimileError.unsupported(component: loss.name, message: "needs integer class labels, not continuous ones")
+        default:
+            return labels
+        }
+    }
+
+    static func checkTuples(_ tuples: Tuples, rows: Int, referenceRows: Int, labels: [Int]?,
+                            referenceLabels: [Int]?, isSelf: Bool) throws {
+        func check(_ kind: String, _ number: Int, _ anchor: Int, _ other: Int, positive: Bool) throws {
+            guard (0..<rows).contains(anchor) else {
+                throw SimileError.invalidTuples("\(kind) \(number) has anchor \(anchor), outside 0..<\(rows)")
+            }
+            guard (0..<referenceRows).contains(other) else {
+                throw SimileError.invalidTuples("\(kind) \(number) has index \(other), outside 0..<\(referenceRows)")
+            }
+            if positive && isSelf && anchor == other {
+                throw SimileError.invalidTuples("\(kind) \(number) pairs sample \(anchor) with itself")
+            }
+            if let labels, let referenceLabels {
+                let same = labels[anchor] == referenceLabels[other]
+                if positive && !same {
+                    throw SimileError.invalidTuples(
+                        "\(kind) \(number) = (\(anchor), \(other)) is a positive pair of different labels (\(labels[anchor]) and \(referenceLabels[other]))")
+                }
+                if !positive && same {
+                    throw SimileError.invalidTuples(
+                        "\(kind) \(number) = (\(anchor), \(other)) is a negative pair of the same label (\(labels[anchor]))")
+                }
+            }
+        }
+        switch tuples {
+        case let .pairs(positive, negative):
+            for (k, pair) in positive.enumerated() { try check("positive pair", k, pair.anchor, pair.other, positive: true) }
+            for (k, pair) in negative.enumerated() { try check("negative pair", k, pair.anchor, pair.other, positive: false) }
+        case let .triplets(triplets):
+            for (k, t) in triplets.enumerated() {
+                try check("triplet", k, t.anchor, t.positive, positive: true)
+                try check("triplet", k, t.anchor, t.negative, positive: false)
+            }
+        }
+    }
+
+    private static func checkParameters<S: SimileFloat, L: Loss>(_ given: [String: Matrix<S>], loss: L) throws
+        -> [String: Matrix<S>] {
+        guard let trainable = loss as? any Trainable else {
+            if let name = given.keys.sorted().first {
+                throw SimileError.unsupported(component: loss.name, message: "has no trainable parameter '\(name)'; it has none")
+            }
+            return [:]
+        }
+        let initial = trainable.initialParameters()
+        var result: [String: Matrix<S>] = [:]
+        for name in given.keys.sorted() where initial[name] == nil {
+            throw SimileError.unsupported(
+                component: loss.name,
+                message: "has no trainable parameter '\(name)'; its parameters are \(initial.keys.sorted().joined(separator: ", "))")
+        }
+        for (name, start) in initial {
+            if let value = given[name] {
+                guard value.rows == start.rows, value.columns == start.columns else {
+                    throw SimileError.shapeMismatch(
+                        "parameter '\(name)' of '\(loss.name)' must be \(start.rows)×\(start.columns), but \(value.rows)×\(value.columns) was given")
+                }
+                try value.requireFinite("parameter '\(name)'")
+                result[name] = value
+            } else {
+                result[name] = start.converted(to: S.self)
+            }
+        }
+        return result
+    }
+
+    /// A loss must never hand back NaN or infinity silently.
+    static func checkFinite<S: SimileFloat>(_ output: LossOutput<S>, loss: String) throws {
+        guard output.value.isFinite else {
+            throw SimileError.numericalFailure(component: loss, message: "produced a non-finite value (\(output.value)) from finite inputs; this is a bug, please report it with the input")
+        }
+        var matrices = [("gradient", output.gradient)]
+        if let reference = output.referenceGradient { matrices.append(("reference gradient", reference)) }
+        matrices += output.parameterGradients.sorted { $0.key < $1.key }.map { ("gradient of '\($0.key)'", $0.value) }
+        for (what, matrix) in matrices {
+            if let bad = matrix.firstNonFinite() {
+                throw SimileError.numericalFailure(
+                    component: loss,
+                    message: "produced a non-finite \(what) (\(bad.value) at row \(bad.row), column \(bad.column)) from finite inputs; this is a bug, please report it with the input")
+            }
+        }
+    }
+}

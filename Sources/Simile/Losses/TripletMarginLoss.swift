@@ -1,0 +1,139 @@
+import RealModule
+
+/// The triplet margin loss: each anchor's positive should be closer than its negative by a margin.
+public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
+    public static let descriptor = ComponentDescriptor(
+        kind: .loss, name: "triplet-margin", aliases: ["triplet"],
+        summary: "Each triplet (a, p, n): the positive should be closer than the negative by a margin.",
+        formula: """
+            ℓ(a,p,n) = [m(d(a,p), d(a,n)) + margin]₊   (softplus instead of [·]₊ when smooth-loss)
+            swap: d(a,n) ← the smaller of d(a,n), d(p,n)
+            L = reduce over triplets (all same-label p and other-label n of every anchor a, or the mined ones)
+            """,
+        discussion: """
+            All triplets are streamed per anchor (never listed), so N = 4096 runs in O(N²) memory. \
+            With triplets-per-anchor = k, k random triplets per anchor are drawn from `seed` and the \
+            call's step. swap needs positive–negative distances, so it is not available with reference embeddings.
+            """,
+        reference: "Weinberger & Saul 2009; Schroff et al. (FaceNet) 2015; PML TripletMarginLoss",
+        parameters: [
+            .double("margin", 0.05, doc: "the required gap between negative and positive distance"),
+            .bool("swap", false, doc: "use the positive–negative distance when it violates the margin more"),
+            .bool("smooth-loss", false, doc: "log(1 + exp(·)) instead of the hinge"),
+            ParameterSpec("triplets-per-anchor", .intOrChoice(["all"]), default: .value(.choice("all")),
+                          range: .atLeast(1), doc: "all triplets, or this many random ones per anchor"),
+            .int("seed", 0, range: .atLeast(0), doc: "seed for triplets-per-anchor sampling"),
+            .distance(default: "lp"),
+            .reducer(default: "avg-non-zero"),
+        ],
+        examples: [[], ["margin=0.2", "swap=true"], ["smooth-loss=true", "distance=cosine"], ["triplets-per-anchor=5"]])
+
+    public let margin: Double
+    public let swap: Bool
+    public let smooth: Bool
+    let selection: TripletIndex.Selection
+    public let distance: any Distance
+    public let reducer: any Reducer
+
+    public init(_ arguments: Arguments) throws {
+        margin = try arguments.double("margin")
+        swap = try arguments.bool("swap")
+        smooth = try arguments.bool("smooth-loss")
+        switch try arguments.intOrChoice("triplets-per-anchor") {
+        case let .int(count): selection = .sampled(count: count, seed: UInt64(try arguments.int("seed")))
+        case .choice: selection = .all
+        }
+        distance = try arguments.distance()
+        reducer = try arguments.reducer()
+    }
+
+    /// The loss of one triplet and dℓ/dv, with v = m(d_ap, d_an) + margin.
+    @inline(__always)
+    static func element(_ v: Double, smooth: Bool) -> (value: Double, slope: Double) {
+        if smooth {
+            let value = v > 0 ? v + Double.log(onePlus: Double.exp(-v)) : Double.log(onePlus: Double.exp(v))
+            return (value, 1 / (1 + Double.exp(-v)))
+        }
+        return v > 0 ? (v, 1) : (0, 0)
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func compute<S: SimileFloat>(_ input: LossInput<S>) throws -> LossOutput<S> {
+        if swap && !input.isSelfComparison {
+            throw SimileError.unsupported(
+                component: name, message: "cannot swap with reference embeddings (it needs positive–negative distances); use swap=false")
+        }
+        let triplets = try TripletIndex(input, loss: name, selection: selection)
+        guard !triplets.isEmpty else { return .zero(for: input, subLosses: ["loss"]) }
+        let matrix = try distance.forward(input.embeddings, input.reference)
+        let distance = self.distance, margin = self.margin, smooth = self.smooth, swap = self.swap
+        let gate = reducer.gate
+        let sign = distance.sign
+        let n = matrix.rows, m = matrix.columns
+
+        let element = { @Sendable (v: Double) -> (value: Double, slope: Double) in
+            TripletMarginLoss.element(v, smooth: smooth)
+        }
+
+        var upstream = Matrix<S>(rows: n, columns: m)
+        let bags: [Bag] = matrix.values.elements.withUnsafeBufferPointer { values in
+            upstream.elements.withUnsafeMutableBufferPointer { target in
+                let mat = SendableConstPointer(values.baseAddress!)
+                let out = SendablePointer(target.baseAddress!)
+                let chunks = Parallel.map(n, grain: 8) { range -> [Bag] in
+                    let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * max(m, 1))
+                    defer { scratch.deallocate() }
+                    return range.map { a in
+                        var bag = Bag()
+                        let row = mat.pointer + a * m
+                        let outRow = out.pointer + a * m
+                        triplets.forEach(anchor: a, columns: m, scratch: scratch) { p, neg, multiplicity in
+                            let dap = Double(row[p])
+                            var dan = Double(row[neg])
+                            if swap {
+                                let dpn = Double(mat.pointer[p * m + neg])
+                                dan = sign > 0 ? Swift.min(dan, dpn) : Swift.max(dan, dpn)
+                            }
+                            let (value, slope) = element(sign * (dap - dan) + margin)
+                            bag.add(value, gate: gate, multiplicity: multiplicity)
+                            // Without swap every write stays in row a, so the unscaled gradient is
+                            // accumulated now and scaled by the reducer afterwards.
+                            if !swap, slope != 0, gate.includes(value) {
+                                let g = S(slope * sign * Double(multiplicity))
+                                outRow[p] += g
+                                outRow[neg] -= g
+                            }
+                        }
+                        return bag
+                    }
+                }
+                return chunks.flatMap { $0 }
+            }
+        }
+        let reduction = try LossAssembly.reduce(reducer, bags, loss: name, term: "loss", kind: .triplet,
+                                                labels: input.labels)
+        if swap {
+            // Second pass, serial: swapped terms write into the positive's row.
+            upstream = Matrix(rows: n, columns: m)
+            let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * max(m, 1))
+            defer { scratch.deallocate() }
+            for a in 0..<n {
+                triplets.forEach(anchor: a, columns: m, scratch: scratch) { p, neg, multiplicity in
+                    let dap = Double(matrix.values[a, p])
+                    let dan = Double(matrix.values[a, neg]), dpn = Double(matrix.values[p, neg])
+                    let usePN = sign > 0 ? dpn < dan : dpn > dan
+                    let (value, slope) = element(sign * (dap - (usePN ? dpn : dan)) + margin)
+                    let weight = reduction.weight(value, group: a) * slope * sign * Double(multiplicity)
+                    guard weight != 0 else { return }
+                    upstream[a, p] += S(weight)
+                    if usePN { upstream[p, neg] -= S(weight) } else { upstream[a, neg] -= S(weight) }
+                }
+            }
+        } else {
+            upstream.scaleRows { reduction.scale(group: $0) }
+        }
+        return LossAssembly.output(input, distance: distance, matrix: matrix, upstream: upstream,
+                                   terms: [("loss", reduction)])
+    }
+}

@@ -1,0 +1,31 @@
+extension Registry {
+    /// Simile's own components.
+    public static let builtin: Registry = {
+        var registry = Registry()
+        do {
+            for distance in builtinDistances { try registry.register(distance) }
+            for reducer in builtinReducers { try registry.register(reducer) }
+            for loss in builtinLosses { try registry.register(loss) }
+        } catch {
+            preconditionFailure("a built-in component is declared wrongly: \(error)")
+        }
+        return registry
+    }()
+
+    static let builtinDistances: [any Distance.Type] = [
+        LpDistance.self, CosineSimilarity.self, DotProductSimilarity.self, ManhattanDistance.self, SNRDistance.self,
+    ]
+
+    static let builtinReducers: [any Reducer.Type] = [
+        MeanReducer.self, SumReducer.self, AvgNonZeroReducer.self, ThresholdReducer.self, DivisorReducer.self,
+        ClassWeightedReducer.self, PerAnchorReducer.self,
+    ]
+
+    static let builtinLosses: [any Loss.Type] = [
+        ContrastiveLoss.self, TripletMarginLoss.self, MultiSimilarityLoss.self,
+    ]
+
+    mutating func register(_ type: any Distance.Type) throws { try register(type.descriptor, factory: .distance { try type.init($0) }) }
+    mutating func register(_ type: any Reducer.Type) throws { try register(type.descriptor, factory: .reducer { try type.init($0) }) }
+    mutating func register(_ type: any Loss.Type) throws { try register(type.descriptor, factory: .loss { try type.init($0) }) }
+}

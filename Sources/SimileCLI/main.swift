@@ -1,0 +1,2 @@
+import Simile
+print(Registry.builtin.descriptors(.loss).map(\.name))

@@ -1,0 +1,63 @@
+import Testing
+@testable import Simile
+
+/// Simile reproduces pytorch-metric-learning 2.9.0's values and gradients on the committed fixtures.
+struct PMLGoldenTests {
+    /// Cases where Simile deliberately differs from PML; docs/losses.md says why.
+    static let deviations: [String: String] = [
+        // PML's multi-similarity losses have shape (N, 1); ClassWeightedReducer multiplies them by
+        // weights of shape (N,), broadcasting to N×N, so PML returns mean(ℓ)·mean(w) instead of
+        // mean(w·ℓ). ReducerTests checks Simile's per-element weighting.
+        "multi-similarity/class-weighted": "PML broadcasts (N,1) losses against (N,) class weights",
+    ]
+
+    static var cases: [Fixtures.LossCase] {
+        Fixtures.lossCases().filter { (try? Registry.builtin.descriptor(.loss, $0.loss)) != nil }
+    }
+
+    @Test func everyFixtureHasARegisteredLoss() {
+        let missing = Set(Fixtures.lossCases().map(\.loss)).filter { (try? Registry.builtin.descriptor(.loss, $0)) == nil }
+        #expect(!Fixtures.lossCases().isEmpty, "no fixtures found in \(Fixtures.directory.path)")
+        #expect(missing.isEmpty, "fixtures for unregistered losses: \(missing.sorted())")
+    }
+
+    /// Double precision: value within 1e-9 + 1e-7·|v|, gradients within 1e-9 + 1e-6·max|g|.
+    @Test(arguments: cases)
+    func matchesPMLInDouble(_ fixture: Fixtures.LossCase) throws {
+        guard Self.deviations[fixture.id] == nil else { return }
+        let loss = try Registry.builtin.loss(fixture.loss, fixture.parameters)
+        let output: LossOutput<Double> = try fixture.input.evaluate(loss)
+        let expected = fixture.expected
+        #expect(abs(output.value - expected.loss) <= 1e-9 + 1e-7 * abs(expected.loss),
+                "value \(output.value), PML \(expected.loss)")
+        let gradientScale = maxAbsolute(expected.gradient)
+        #expect(maxDifference(output.gradient, expected.gradient) <= 1e-9 + 1e-6 * gradientScale,
+                "gradient differs by \(maxDifference(output.gradient, expected.gradient)) (scale \(gradientScale))")
+        if let reference = expected.reference_gradient {
+            let got = try #require(output.referenceGradient)
+            #expect(maxDifference(got, reference) <= 1e-9 + 1e-6 * maxAbsolute(reference))
+        }
+        for (name, gradient) in expected.parameter_gradients ?? [:] {
+            let got = try #require(output.parameterGradients[name])
+            #expect(maxDifference(got, gradient) <= 1e-9 + 1e-6 * maxAbsolute(gradient), "parameter \(name)")
+        }
+        for (name, value) in expected.sub_losses ?? [:] {
+            let got = try #require(output.subLosses.first { $0.name == name }?.value, "sub-loss \(name) missing")
+            #expect(abs(got - value) <= 1e-9 + 1e-7 * abs(value), "sub-loss \(name): \(got) vs \(value)")
+        }
+    }
+
+    /// Float precision, the production path: value within 1e-5 + 1e-4·|v|, gradients within 1e-3·max|g|.
+    @Test(arguments: cases)
+    func matchesPMLInFloat(_ fixture: Fixtures.LossCase) throws {
+        guard Self.deviations[fixture.id] == nil else { return }
+        let loss = try Registry.builtin.loss(fixture.loss, fixture.parameters)
+        let output: LossOutput<Float> = try fixture.input.evaluate(loss)
+        let expected = fixture.expected
+        #expect(abs(output.value - expected.loss) <= 1e-5 + 1e-4 * abs(expected.loss),
+                "value \(output.value), PML \(expected.loss)")
+        let gradientScale = maxAbsolute(expected.gradient)
+        #expect(maxDifference(output.gradient, expected.gradient) <= 1e-6 + 1e-3 * gradientScale,
+                "gradient differs by \(maxDifference(output.gradient, expected.gradient)) (scale \(gradientScale))")
+    }
+}
