@@ -21,8 +21,14 @@ extension Registry {
         ClassWeightedReducer.self, PerAnchorReducer.self,
     ]
 
+    /// One per line, so that additions merge cleanly.
     static let builtinLosses: [any Loss.Type] = [
-        ContrastiveLoss.self, TripletMarginLoss.self, MultiSimilarityLoss.self,
+        ContrastiveLoss.self,
+        TripletMarginLoss.self,
+        MultiSimilarityLoss.self,
+        // Pair losses (lifted, n-pairs, nt-xent, supcon, intra-pair-variance)
+        // Margin family (circle, margin, tuplet-margin, histogram, fast-ap, snr-contrastive)
+        // Others (angular, instance, ranked-list, log-ratio, siamese)
     ]
 
     mutating func register(_ type: any Distance.Type) throws { try register(type.descriptor, factory: .distance { try type.init($0) }) }
