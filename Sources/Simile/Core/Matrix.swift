@@ -103,7 +103,7 @@ public struct Matrix<Scalar: SimileFloat>: Sendable, Equatable {
 
 extension Matrix {
     /// op(A)·op(B) through BLAS `gemm`. The caller must have called `BLAS.require()`.
-    static func product(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) -> Matrix {
+    public static func product(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) -> Matrix {
         let m = transposeA ? a.columns : a.rows
         let k = transposeA ? a.rows : a.columns
         let n = transposeB ? b.rows : b.columns
@@ -144,13 +144,8 @@ extension Matrix {
                 Scalar.syrkLower(n: n, k: a.columns, alpha: 1, a: pa.baseAddress!, lda: a.columns,
                                  beta: 0, c: pc.baseAddress!, ldc: n)
                 let base = SendablePointer(pc.baseAddress!)
-                // Mirror the lower triangle into the upper one, a block of rows per task.
-                Parallel.forEach(n, grain: 64) { range in
-                    let p = base.pointer
-                    for i in range where i > 0 {
-                        for j in 0..<i { p[j * n + i] = p[i * n + j] }
-                    }
-                }
+                // Mirror the lower triangle into the upper one, tile by tile.
+                PairwiseAlgebra.forEachLowerPair(n) { i, j in base.pointer[j * n + i] = base.pointer[i * n + j] }
             }
         }
         return c

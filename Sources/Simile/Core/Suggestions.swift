@@ -15,9 +15,9 @@ public enum Suggestions {
             let score: Int
             if folded == typed {
                 score = 0
-            } else if folded.hasPrefix(typed) || typed.hasPrefix(folded) {
-                // The shorter side must carry real information: "m" is no hint for "margin".
-                guard min(folded.count, typed.count) >= 3 else { continue }
+            } else if (folded.hasPrefix(typed) || typed.hasPrefix(folded)) && min(folded.count, typed.count) >= 3 {
+                // A prefix is a strong hint when the shorter side carries information ("m" is no
+                // hint for "margin").
                 score = 1
             } else {
                 let distance = editDistance(typed, folded)

@@ -45,15 +45,17 @@ public struct LpDistance: Distance {
         let yn = normalize ? y.map { RowNormalization($0, p: p) } : nil
         let xu = xn?.output ?? x
         let yu = y == nil ? nil : (yn?.output ?? y!)
-        let distances = p == 2 ? euclidean(xu, yu) : LpKernels.distances(xu, yu, p: p)
+        // p = 2 with power 2 is the squared distance straight from the Gram matrix.
+        let squaredOnly = p == 2 && power == 2
+        let distances = p == 2 ? LpKernels.euclidean(xu, yu, squared: squaredOnly) : LpKernels.distances(xu, yu, p: p)
         var values = distances
-        if power != 1 {
+        if power != 1 && !squaredOnly {
             values.elements = distances.elements.map { S(Double.pow(Double($0), power)) }
         }
         var result = PairwiseMatrix(values: values, isSelf: y == nil, xUsed: xu, yUsed: yu,
                                     xNormalization: xn, yNormalization: yn)
-        // The backward pass needs d itself when a power was applied.
-        if power != 1 { result.rowScalars = distances.elements }
+        // The backward pass needs d itself when another power was applied.
+        if power != 1 && !squaredOnly { result.rowScalars = distances.elements }
         return result
     }
 
@@ -61,6 +63,11 @@ public struct LpDistance: Distance {
     @_specialize(where S == Double)
     public func backward<S: SimileFloat>(_ upstream: Matrix<S>, _ forward: PairwiseMatrix<S>)
         -> (x: Matrix<S>, y: Matrix<S>?) {
+        if p == 2 && power == 2 {
+            let (gx, gy) = LpKernels.euclideanBackward(upstream, forward.values, forward.xUsed, forward.yUsed,
+                                                       squared: true)
+            return forward.throughNormalization(gx, gy)
+        }
         // dL/dd from dL/d(d^power).
         let d = power == 1 ? forward.values.elements : forward.rowScalars
         var dd = upstream
@@ -70,28 +77,15 @@ public struct LpDistance: Distance {
                 dd.elements[index] = di > 0 ? S(Double(upstream.elements[index]) * power * Double.pow(di, power - 1)) : 0
             }
         }
+        var distances = forward.values
+        distances.elements = d
         let (gx, gy): (Matrix<S>, Matrix<S>?)
         if p == 2 {
-            // d = sqrt(d²): dL/d(d²) = dL/dd / (2d), and 0 at d = 0 (the subgradient Simile uses).
-            var c = dd
-            for index in c.elements.indices {
-                let di = Double(d[index])
-                c.elements[index] = di > 0 ? S(Double(dd.elements[index]) / (2 * di)) : 0
-            }
-            (gx, gy) = LpKernels.squaredEuclideanBackward(c, forward.xUsed, forward.yUsed)
+            (gx, gy) = LpKernels.euclideanBackward(dd, distances, forward.xUsed, forward.yUsed, squared: false)
         } else {
-            var distances = forward.values
-            distances.elements = d
             (gx, gy) = LpKernels.backward(dd, distances, forward.xUsed, forward.yUsed, p: p)
         }
         return forward.throughNormalization(gx, gy)
-    }
-
-    /// ‖xᵢ − yⱼ‖₂ through one Gram product, with close pairs recomputed exactly.
-    private func euclidean<S: SimileFloat>(_ x: Matrix<S>, _ y: Matrix<S>?) -> Matrix<S> {
-        var squared = LpKernels.squaredEuclidean(x, y)
-        for index in squared.elements.indices { squared.elements[index] = squared.elements[index].squareRoot() }
-        return squared
     }
 }
 
@@ -129,40 +123,59 @@ public struct ManhattanDistance: Distance {
 
 /// The loops behind `LpDistance`.
 enum LpKernels {
-    /// ‖xᵢ − yⱼ‖² via the Gram matrix, clamped at 0; pairs whose value is below a cancellation
-    /// threshold are recomputed directly so that near-duplicates are accurate and duplicates are 0.
-    static func squaredEuclidean<S: SimileFloat>(_ x: Matrix<S>, _ y: Matrix<S>?) -> Matrix<S> {
+    /// ‖xᵢ − yⱼ‖ (or its square) via the Gram matrix, clamped at 0. Pairs whose squared distance
+    /// is below a cancellation threshold are recomputed directly, so near-duplicates are accurate
+    /// and duplicates are exactly 0. Comparing x with itself uses `syrk` and fills both triangles
+    /// in one blocked pass.
+    static func euclidean<S: SimileFloat>(_ x: Matrix<S>, _ y: Matrix<S>?, squared: Bool) -> Matrix<S> {
         let sx = PairwiseAlgebra.squaredNorms(x)
         let sy = y.map { PairwiseAlgebra.squaredNorms($0) } ?? sx
-        var g = PairwiseAlgebra.innerProducts(x, y)
-        let n = g.rows, m = g.columns, d = x.columns
+        let d = x.columns
         let tolerance = 1024 * Double(S.ulpOfOne)
-        let isSelf = y == nil
         let reference = y ?? x
+        var g: Matrix<S>
+        if y == nil {
+            g = Matrix(rows: x.rows, columns: x.rows)
+            x.elements.withUnsafeBufferPointer { px in
+                g.elements.withUnsafeMutableBufferPointer { pg in
+                    S.syrkLower(n: x.rows, k: d, alpha: 1, a: px.baseAddress!, lda: d, beta: 0,
+                                c: pg.baseAddress!, ldc: x.rows)
+                }
+            }
+        } else {
+            g = Matrix.product(x, reference, transposeB: true)
+        }
+        let n = g.rows, m = g.columns
         x.elements.withUnsafeBufferPointer { px in
             reference.elements.withUnsafeBufferPointer { py in
                 g.elements.withUnsafeMutableBufferPointer { pg in
                     let xs = SendableConstPointer(px.baseAddress!)
                     let ys = SendableConstPointer(py.baseAddress!)
                     let out = SendablePointer(pg.baseAddress!)
-                    Parallel.forEach(n, grain: 32) { rows in
-                        for i in rows {
-                            for j in 0..<m {
-                                if isSelf && i == j {
-                                    out.pointer[i * m + j] = 0
-                                    continue
-                                }
-                                let scale = sx[i] + sy[j]
-                                var value = scale - 2 * Double(out.pointer[i * m + j])
-                                if value < tolerance * scale {
-                                    var exact = 0.0
-                                    for k in 0..<d {
-                                        let diff = Double(xs.pointer[i * d + k]) - Double(ys.pointer[j * d + k])
-                                        exact += diff * diff
-                                    }
-                                    value = exact
-                                }
-                                out.pointer[i * m + j] = S(Swift.max(value, 0))
+                    @Sendable @inline(__always) func value(_ i: Int, _ j: Int, _ gram: S) -> S {
+                        let scale = sx[i] + sy[j]
+                        var squaredDistance = scale - 2 * Double(gram)
+                        if squaredDistance < tolerance * scale {
+                            var exact = 0.0
+                            for k in 0..<d {
+                                let diff = Double(xs.pointer[i * d + k]) - Double(ys.pointer[j * d + k])
+                                exact += diff * diff
+                            }
+                            squaredDistance = exact
+                        }
+                        let clamped = Swift.max(squaredDistance, 0)
+                        return S(squared ? clamped : clamped.squareRoot())
+                    }
+                    if y == nil {
+                        PairwiseAlgebra.forEachLowerPair(n) { i, j in
+                            let v = i == j ? 0 : value(i, j, out.pointer[i * m + j])
+                            out.pointer[i * m + j] = v
+                            out.pointer[j * m + i] = v
+                        }
+                    } else {
+                        Parallel.forEach(n, grain: 32) { rows in
+                            for i in rows {
+                                for j in 0..<m { out.pointer[i * m + j] = value(i, j, out.pointer[i * m + j]) }
                             }
                         }
                     }
@@ -172,14 +185,41 @@ enum LpKernels {
         return g
     }
 
-    /// Backward of d²ᵢⱼ = ‖xᵢ − yⱼ‖² for coefficients C = dL/d(d²):
-    /// dxᵢ = 2(Σⱼ Cᵢⱼ·xᵢ − (C·Y)ᵢ), dyⱼ = 2(Σᵢ Cᵢⱼ·yⱼ − (Cᵀ·X)ⱼ); for X with itself, C + Cᵀ in one product.
-    static func squaredEuclideanBackward<S: SimileFloat>(_ c: Matrix<S>, _ x: Matrix<S>, _ y: Matrix<S>?)
-        -> (x: Matrix<S>, y: Matrix<S>?) {
+    /// Backward of dᵢⱼ = ‖xᵢ − yⱼ‖ (or of d² when `squared`) for upstream U = dL/dM.
+    /// With C = dL/d(d²) (U/(2d), 0 where d = 0, or U itself when squared):
+    /// dxᵢ = 2(Σⱼ Cᵢⱼ·xᵢ − (C·Y)ᵢ), dyⱼ = 2(Σᵢ Cᵢⱼ·yⱼ − (Cᵀ·X)ⱼ); comparing X with itself,
+    /// W = C + Cᵀ is formed in one blocked pass and needs a single product.
+    static func euclideanBackward<S: SimileFloat>(_ u: Matrix<S>, _ distances: Matrix<S>, _ x: Matrix<S>,
+                                                  _ y: Matrix<S>?, squared: Bool) -> (x: Matrix<S>, y: Matrix<S>?) {
+        let n = u.rows, m = u.columns
+        var c = Matrix<S>(rows: n, columns: m)
+        u.elements.withUnsafeBufferPointer { pu in
+            distances.elements.withUnsafeBufferPointer { pd in
+                c.elements.withUnsafeMutableBufferPointer { pc in
+                    let us = SendableConstPointer(pu.baseAddress!)
+                    let ds = SendableConstPointer(pd.baseAddress!)
+                    let out = SendablePointer(pc.baseAddress!)
+                    @Sendable @inline(__always) func coefficient(_ index: Int) -> S {
+                        if squared { return us.pointer[index] }
+                        let distance = ds.pointer[index]
+                        return distance > 0 ? us.pointer[index] / (2 * distance) : 0
+                    }
+                    if y == nil {
+                        PairwiseAlgebra.forEachLowerPair(n) { i, j in
+                            let w = coefficient(i * m + j) + coefficient(j * m + i)
+                            out.pointer[i * m + j] = w
+                            out.pointer[j * m + i] = w
+                        }
+                    } else {
+                        Parallel.forEach(n, grain: 32) { rows in
+                            for i in rows { for j in 0..<m { out.pointer[i * m + j] = coefficient(i * m + j) } }
+                        }
+                    }
+                }
+            }
+        }
         guard let y else {
-            let w = PairwiseAlgebra.symmetrizedSum(c)
-            let product = Matrix.product(w, x)
-            return (PairwiseAlgebra.scaledRowsMinus(PairwiseAlgebra.rowSums(w), x, product, scale: 2), nil)
+            return (PairwiseAlgebra.scaledRowsMinus(PairwiseAlgebra.rowSums(c), x, Matrix.product(c, x), scale: 2), nil)
         }
         let gx = PairwiseAlgebra.scaledRowsMinus(PairwiseAlgebra.rowSums(c), x, Matrix.product(c, y), scale: 2)
         let gy = PairwiseAlgebra.scaledRowsMinus(PairwiseAlgebra.columnSums(c), y,

@@ -1,28 +1,40 @@
 /// The few matrix manipulations that every distance's backward pass shares.
 enum PairwiseAlgebra {
-    /// W = C + Cᵀ for a square C, in cache-sized blocks, in parallel over block rows.
+    /// The tile size of the blocked passes over square matrices.
+    static let tile = 64
+
+    /// Visits the pairs (i, j) with i ≥ j of an n×n matrix in cache-sized tiles, tile rows in
+    /// parallel. `body(i, j)` runs once per pair; it may write (i, j) and (j, i), which no other
+    /// call touches.
+    @inline(__always)
+    static func forEachLowerPair(_ n: Int, _ body: @Sendable (Int, Int) -> Void) {
+        let tiles = (n + tile - 1) / tile
+        Parallel.forEach(tiles, grain: 1) { tileRows in
+            for ti in tileRows {
+                let i0 = ti * tile, i1 = min(n, i0 + tile)
+                for tj in 0...ti {
+                    let j0 = tj * tile, j1 = min(n, j0 + tile)
+                    for i in i0..<i1 {
+                        for j in j0..<min(j1, i + 1) { body(i, j) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// W = C + Cᵀ for a square C, in one blocked pass.
     static func symmetrizedSum<S: SimileFloat>(_ c: Matrix<S>) -> Matrix<S> {
         precondition(c.rows == c.columns)
         let n = c.rows
         var w = Matrix<S>(rows: n, columns: n)
-        let block = 64
         c.elements.withUnsafeBufferPointer { source in
             w.elements.withUnsafeMutableBufferPointer { target in
                 let src = SendableConstPointer(source.baseAddress!)
                 let dst = SendablePointer(target.baseAddress!)
-                let blocks = (n + block - 1) / block
-                Parallel.forEach(blocks, grain: 1) { range in
-                    for bi in range {
-                        let i0 = bi * block, i1 = min(n, i0 + block)
-                        for j0 in stride(from: 0, to: n, by: block) {
-                            let j1 = min(n, j0 + block)
-                            for i in i0..<i1 {
-                                for j in j0..<j1 {
-                                    dst.pointer[i * n + j] = src.pointer[i * n + j] + src.pointer[j * n + i]
-                                }
-                            }
-                        }
-                    }
+                forEachLowerPair(n) { i, j in
+                    let value = src.pointer[i * n + j] + src.pointer[j * n + i]
+                    dst.pointer[i * n + j] = value
+                    dst.pointer[j * n + i] = value
                 }
             }
         }
@@ -31,16 +43,17 @@ enum PairwiseAlgebra {
 
     /// Σⱼ C[i, j] for each row, accumulated in Double.
     static func rowSums<S: SimileFloat>(_ c: Matrix<S>) -> [Double] {
-        var sums = [Double](repeating: 0, count: c.rows)
         let m = c.columns
-        c.elements.withUnsafeBufferPointer { source in
-            for i in 0..<c.rows {
-                var sum = 0.0
-                for j in 0..<m { sum += Double(source[i * m + j]) }
-                sums[i] = sum
-            }
+        return c.elements.withUnsafeBufferPointer { source in
+            let src = SendableConstPointer(source.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+            return Parallel.map(c.rows, grain: 64) { rows in
+                rows.map { i -> Double in
+                    var sum = 0.0
+                    for j in 0..<m { sum += Double(src.pointer[i * m + j]) }
+                    return sum
+                }
+            }.flatMap { $0 }
         }
-        return sums
     }
 
     /// Σᵢ C[i, j] for each column, accumulated in Double.

@@ -136,7 +136,7 @@ extension ParameterValue {
     var rawValue: ComponentSpec.RawValue {
         switch self {
         case let .doubles(values): return .list(values.map { .word(ParameterValue.format($0)) })
-        case let .component(spec): return .call(spec)
+        case let .component(spec): return spec.arguments.isEmpty ? .word(spec.name) : .call(spec)
         default: return .word(description)
         }
     }

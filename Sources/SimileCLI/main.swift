@@ -1,2 +1,0 @@
-import Simile
-print(Registry.builtin.descriptors(.loss).map(\.name))
