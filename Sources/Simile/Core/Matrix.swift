@@ -84,8 +84,22 @@ public struct Matrix<Scalar: SimileFloat>: Sendable, Equatable {
 
     /// The first NaN or infinite element, if any.
     public func firstNonFinite() -> (row: Int, column: Int, value: Scalar)? {
-        guard let index = elements.firstIndex(where: { !$0.isFinite }) else { return nil }
-        return (index / max(columns, 1), index % max(columns, 1), elements[index])
+        let index: Int? = elements.withUnsafeBufferPointer { buffer in
+            // A sum is finite exactly when every term is (or it overflowed); scan blocks first.
+            var start = 0
+            while start < buffer.count {
+                let end = Swift.min(buffer.count, start + 256)
+                var sum: Scalar = 0
+                for k in start..<end { sum += buffer[k] * 0 }
+                if !sum.isFinite {
+                    for k in start..<end where !buffer[k].isFinite { return k }
+                }
+                start = end
+            }
+            return nil
+        }
+        guard let index else { return nil }
+        return (index / Swift.max(columns, 1), index % Swift.max(columns, 1), elements[index])
     }
 
     /// Throws `SimileError.nonFinite` naming the first row with NaN or infinity.

@@ -16,9 +16,15 @@ where Self.RawSignificand: FixedWidthInteger {
     static func syrkLower(
         n: Int, k: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// output[i] = exp(input[i]) over a row (see `Elementwise`); may work in place.
+    static func exp(_ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, count: Int)
 }
 
 extension Float: SimileFloat {
+    public static func exp(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+        Elementwise.exp(input, output, count: count)
+    }
+
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -36,6 +42,10 @@ extension Float: SimileFloat {
 }
 
 extension Double: SimileFloat {
+    public static func exp(_ input: UnsafePointer<Double>, _ output: UnsafeMutablePointer<Double>, count: Int) {
+        Elementwise.exp(input, output, count: count)
+    }
+
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,

@@ -60,25 +60,21 @@ public struct MultiSimilarityLoss: Loss, ReferenceCapable, TupleCapable {
                 if row.positives[j] > 0 { maxPos = Swift.max(maxPos, alpha * x) }
                 if row.negatives[j] > 0 { maxNeg = Swift.max(maxNeg, -beta * x) }
             }
-            var sumPos = Double.exp(-maxPos), sumNeg = Double.exp(-maxNeg)
+            // Exponents, shifted by their maxima (masked entries far below exp's range give 0),
+            // then one vectorised exp over the row.
             for j in 0..<row.count {
                 let x = sign * (Double(row.values[j]) - base)
-                var g: S = 0
-                if row.positives[j] > 0 {
-                    let e = S.exp(S(alpha * x - maxPos))
-                    sumPos += Double(e)
-                    g = e
-                } else if row.negatives[j] > 0 {
-                    let e = S.exp(S(-beta * x - maxNeg))
-                    sumNeg += Double(e)
-                    g = -e
-                }
-                out[j] = g
+                out[j] = row.positives[j] > 0 ? S(alpha * x - maxPos) : (row.negatives[j] > 0 ? S(-beta * x - maxNeg) : -200)
+            }
+            S.exp(out, out, count: row.count)
+            var sumPos = Double.exp(-maxPos), sumNeg = Double.exp(-maxNeg)
+            for j in 0..<row.count {
+                if row.positives[j] > 0 { sumPos += Double(out[j]) } else if row.negatives[j] > 0 { sumNeg += Double(out[j]) }
             }
             // d ℓ / d Sₐⱼ = sign·softmax₊ⱼ for positives and −sign·softmax₋ⱼ for negatives.
-            let scalePos = S(sign / sumPos), scaleNeg = S(sign / sumNeg)
-            for j in 0..<row.count where out[j] != 0 {
-                out[j] *= out[j] > 0 ? scalePos : scaleNeg
+            let scalePos = S(sign / sumPos), scaleNeg = S(-sign / sumNeg)
+            for j in 0..<row.count {
+                out[j] = row.positives[j] > 0 ? out[j] * scalePos : (row.negatives[j] > 0 ? out[j] * scaleNeg : 0)
             }
             return (Double.log(sumPos) + maxPos) / alpha + (Double.log(sumNeg) + maxNeg) / beta
         }
