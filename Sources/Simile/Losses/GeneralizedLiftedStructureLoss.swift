@@ -15,8 +15,12 @@ public struct GeneralizedLiftedStructureLoss: Loss, ReferenceCapable, TupleCapab
             The anchor-wise form of the lifted structure loss from "In Defense of the Triplet Loss": \
             every anchor weighs its hardest positive and hardest negative softly, with no add-one in \
             the log-sum-exp. Cheaper and better behaved than lifted-structure (one term per anchor, \
-            not per pair). Mined pairs act as masks (a pair mined twice counts once). Simile does not \
-            reproduce PML's quirk of returning 0 when every index list has at most one element.
+            not per pair). Mined pairs act as masks (a pair mined twice counts once). Anchors with \
+            positives but no negatives (e.g. a batch of one label) still have a loss, as in PML. \
+            Deviation from PML: with reducer=class-weighted, Simile weights each anchor's loss by \
+            its class; PML 2.9.0 returns mean(ℓ)·mean(w) instead, because its per-anchor losses have \
+            shape (N, 1) and broadcast against the (N,) weights. Simile does not reproduce PML's \
+            quirk of returning 0 when every index list has at most one element.
             """,
         reference: "Hermans, Beyer, Leibe, In Defense of the Triplet Loss for Person Re-Identification, 2017; PML GeneralizedLiftedStructureLoss",
         parameters: [

@@ -22,8 +22,8 @@ public struct IntraPairVarianceLoss: Loss, ReferenceCapable, TupleCapable {
             """,
         reference: "Yu & Tao, Deep Metric Learning with Tuplet Margin Loss, ICCV 2019; PML IntraPairVarianceLoss",
         parameters: [
-            .double("pos-eps", 0.01, doc: "relative slack below (above, for a distance) the mean positive similarity"),
-            .double("neg-eps", 0.01, doc: "relative slack above (below, for a distance) the mean negative similarity"),
+            .double("pos-eps", 0.01, range: .closed(0, 1), doc: "relative slack below (above, for a distance) the mean positive similarity"),
+            .double("neg-eps", 0.01, range: .closed(0, 1), doc: "relative slack above (below, for a distance) the mean negative similarity"),
             .distance(default: "cosine"),
             .reducer(default: "mean"),
         ],

@@ -26,10 +26,12 @@ public struct LiftedStructureLoss: Loss, ReferenceCapable, TupleCapable {
             from the query row whose index equals p, comparing a reference index with a query index, \
             so the result depends on how the two batches happen to be numbered. Simile takes the \
             negative pairs that contain p, i.e. the queries of another label compared with reference \
-            p (column p). This equals PML whenever the reference batch is the batch itself, and it is \
-            the same set that PML uses without a reference batch, where row p and column p agree. \
-            Simile does not reproduce PML's quirk of returning 0 when every index list has at most one \
-            element.
+            p (column p). Without a reference batch Simile uses row p, as PML does; with all pairs of a \
+            batch, row p and column p hold the same distances, so column p is the natural extension. \
+            The per-anchor and class-weighted reducers work as documented; in PML 2.9.0 the former \
+            crashes and the latter returns mean(ℓ)·mean(w), because its per-pair losses have shape \
+            (P, 1). Simile does not reproduce PML's quirk of returning 0 when every index list has at \
+            most one element.
             """,
         reference: "Oh Song et al., Deep Metric Learning via Lifted Structured Feature Embedding, CVPR 2016; PML LiftedStructureLoss",
         parameters: [

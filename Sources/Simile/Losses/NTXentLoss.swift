@@ -45,12 +45,20 @@ public struct NTXentLoss: Loss, ReferenceCapable, TupleCapable {
     /// One positive pair: z = LSE_N − x_p. Returns the loss, the factor q/(q + tiny), and 1 − q.
     @inline(__always)
     static func pair(_ z: Double, logTiny: Double) -> (value: Double, ratio: Double, oneMinusQ: Double) {
-        // log q = −softplus(z); 1 − q = sigmoid(z).
-        let logQ = z > 0 ? -(z + Double.log(onePlus: Double.exp(-z))) : -Double.log(onePlus: Double.exp(z))
-        let tinyOverQ = Double.exp(logTiny - logQ)
-        let value = Swift.max(0, -logQ - Double.log(onePlus: tinyOverQ))
-        let oneMinusQ = z > 0 ? 1 / (1 + Double.exp(-z)) : Double.exp(z) / (1 + Double.exp(z))
-        return (value, 1 / (1 + tinyOverQ), oneMinusQ)
+        // −log q = softplus(z), 1 − q = sigmoid(z), both from t = e^{−|z|}.
+        let t = Double.exp(-Swift.abs(z))
+        let softplus = Swift.max(z, 0) + Double.log(onePlus: t)
+        let oneMinusQ = z > 0 ? 1 / (1 + t) : t / (1 + t)
+        // Beyond e⁻⁶⁰, tiny/q vanishes against 1 in double precision.
+        guard -softplus - logTiny < 60 else { return (softplus, 1, oneMinusQ) }
+        // −log(q + tiny) = softplus − log(1 + tiny/q), with u = log(tiny/q), stable for any u.
+        let u = logTiny + softplus
+        if u > 0 {
+            let v = Double.exp(-u)
+            return (Swift.max(0, -logTiny - Double.log(onePlus: v)), v / (1 + v), oneMinusQ)
+        }
+        let v = Double.exp(u)
+        return (Swift.max(0, softplus - Double.log(onePlus: v)), 1 / (1 + v), oneMinusQ)
     }
 
     @_specialize(where S == Float)
