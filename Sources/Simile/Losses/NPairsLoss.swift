@@ -81,19 +81,26 @@ public struct NPairsLoss: Loss, TupleCapable {
 
         // Row i: ℓᵢ = LSEⱼ Zᵢⱼ − Zᵢᵢ, dℓᵢ/dZᵢⱼ = softmaxᵢⱼ − δᵢⱼ.
         var upstream = Matrix<S>(rows: count, columns: count)
-        var values = [Double](repeating: 0, count: count)
-        for i in 0..<count {
-            var maxZ = -Double.infinity
-            for j in 0..<count { maxZ = Swift.max(maxZ, logitSign * Double(matrix.values[i, j])) }
-            var sum = 0.0
-            for j in 0..<count {
-                let e = Double.exp(logitSign * Double(matrix.values[i, j]) - maxZ)
-                upstream[i, j] = S(e)
-                sum += e
-            }
-            values[i] = maxZ + Double.log(sum) - logitSign * Double(matrix.values[i, i])
-            for j in 0..<count {
-                upstream[i, j] = S(Double(upstream[i, j]) / sum - (i == j ? 1 : 0))
+        let values: [Double] = matrix.values.elements.withUnsafeBufferPointer { buffer in
+            upstream.elements.withUnsafeMutableBufferPointer { target in
+                let logits = SendableConstPointer(buffer.baseAddress!), out = SendablePointer(target.baseAddress!)
+                return Parallel.map(count, grain: 16) { range -> [Double] in
+                    range.map { i -> Double in
+                        let z = logits.pointer + i * count, g = out.pointer + i * count
+                        var maxZ = -Double.infinity
+                        for j in 0..<count { maxZ = Swift.max(maxZ, logitSign * Double(z[j])) }
+                        var sum = 0.0
+                        for j in 0..<count {
+                            let e = S.exp(S(logitSign * Double(z[j]) - maxZ))
+                            g[j] = e
+                            sum += Double(e)
+                        }
+                        let inverse = S(1 / sum)
+                        for j in 0..<count { g[j] *= inverse }
+                        g[i] -= 1
+                        return maxZ + Double.log(sum) - logitSign * Double(z[i])
+                    }
+                }.flatMap { $0 }
             }
         }
         var bags = [Bag](repeating: Bag(), count: labels.count)

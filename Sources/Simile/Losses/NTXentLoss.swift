@@ -76,10 +76,13 @@ public struct NTXentLoss: Loss, ReferenceCapable, TupleCapable {
         var upstream = Matrix<S>(rows: matrix.rows, columns: matrix.columns)
         let rows = pairs.accumulateMap(matrix.values, into: &upstream) { row, out -> (bag: Bag, lse: Double, sum: Double) in
             var maxNeg = -Double.infinity
-            for j in 0..<row.count where row.negatives[j] > 0 {
-                maxNeg = Swift.max(maxNeg, scale * Double(row.values[j]))
+            var hasPositive = false
+            for j in 0..<row.count {
+                if row.negatives[j] > 0 { maxNeg = Swift.max(maxNeg, scale * Double(row.values[j])) }
+                if row.positives[j] > 0 { hasPositive = true }
             }
             var bag = Bag()
+            guard hasPositive else { return (bag, -.infinity, 0) }
             guard maxNeg > -.infinity else {
                 // No negatives: q = 1, every positive pair has loss 0 (and still counts).
                 for j in 0..<row.count where row.positives[j] > 0 { bag.add(0, gate: gate, multiplicity: Int(row.positives[j])) }
