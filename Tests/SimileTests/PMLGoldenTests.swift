@@ -9,6 +9,12 @@ struct PMLGoldenTests {
         // weights of shape (N,), broadcasting to N×N, so PML returns mean(ℓ)·mean(w) instead of
         // mean(w·ℓ). ReducerTests checks Simile's per-element weighting.
         "multi-similarity/class-weighted": "PML broadcasts (N,1) losses against (N,) class weights",
+        // The same (N, 1) broadcast: GeneralizedLiftedStructureLoss's per-anchor losses come from
+        // logsumexp(keepdim=True). GeneralizedLiftedStructureLossTests checks the per-element weighting.
+        "generalized-lifted-structure/class-weighted": "PML broadcasts (N,1) losses against (N,) class weights",
+        // With reference embeddings PML takes the positive end p's negatives from query row p, comparing a
+        // reference index with a query index; Simile uses column p. LiftedStructureLossTests pins it.
+        "lifted-structure/reference": "PML matches reference index p against query indices",
     ]
 
     static var cases: [Fixtures.LossCase] {

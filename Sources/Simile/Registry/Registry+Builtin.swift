@@ -27,6 +27,12 @@ extension Registry {
         TripletMarginLoss.self,
         MultiSimilarityLoss.self,
         // Pair losses (lifted, n-pairs, nt-xent, supcon, intra-pair-variance)
+        LiftedStructureLoss.self,
+        GeneralizedLiftedStructureLoss.self,
+        NPairsLoss.self,
+        NTXentLoss.self,
+        SupConLoss.self,
+        IntraPairVarianceLoss.self,
         // Margin family (circle, margin, tuplet-margin, histogram, fast-ap, snr-contrastive)
         // Others (angular, instance, ranked-list, log-ratio, siamese)
     ]
