@@ -28,6 +28,12 @@ extension Registry {
         MultiSimilarityLoss.self,
         // Pair losses (lifted, n-pairs, nt-xent, supcon, intra-pair-variance)
         // Margin family (circle, margin, tuplet-margin, histogram, fast-ap, snr-contrastive)
+        CircleLoss.self,
+        MarginLoss.self,
+        TupletMarginLoss.self,
+        HistogramLoss.self,
+        FastAPLoss.self,
+        SignalToNoiseRatioContrastiveLoss.self,
         // Others (angular, instance, ranked-list, log-ratio, siamese)
     ]
 
