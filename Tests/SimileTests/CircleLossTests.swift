@@ -235,6 +235,21 @@ struct CircleLossTests {
         #expect(empty.value == 0 && empty.gradient.maxAbsoluteValue == 0)
     }
 
+    /// The standalone example for `simile compute loss circle` (circle-input.json) gives PML's result.
+    @Test func standaloneExampleMatchesPML() throws {
+        struct Expected: Decodable {
+            let loss: Double
+            let gradient: [[Double]]
+        }
+        let request = try LossRequest.decode(
+            try Data(contentsOf: Fixtures.directory.appendingPathComponent("circle-input.json")))
+        let expected = try JSONDecoder().decode(
+            Expected.self, from: try Data(contentsOf: Fixtures.directory.appendingPathComponent("circle-expected.json")))
+        let output: LossOutput<Double> = try request.evaluate(try Registry.builtin.loss("circle", []))
+        #expect(abs(output.value - expected.loss) <= 1e-9 * expected.loss)
+        #expect(maxDifference(output.gradient, expected.gradient) <= 1e-9 + 1e-6 * maxAbsolute(expected.gradient))
+    }
+
     @Test func rejectsBadParameters() {
         #expect(throws: SimileError.self) { try Registry.builtin.loss("circle", ["gamma=0"]) }
         #expect(throws: SimileError.self) { try Registry.builtin.loss("circle", ["m=1"]) }
