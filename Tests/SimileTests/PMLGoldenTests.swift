@@ -15,6 +15,19 @@ struct PMLGoldenTests {
         // With reference embeddings PML takes the positive end p's negatives from query row p, comparing a
         // reference index with a query index; Simile uses column p. LiftedStructureLossTests pins it.
         "lifted-structure/reference": "PML matches reference index p against query indices",
+        // Circle's per-anchor losses also have shape (N, 1) (from logsumexp(keepdim=True)): the same
+        // broadcast. CircleLossTests checks Simile's mean(w·ℓ).
+        "circle/class-weighted": "PML broadcasts (N,1) losses against (N,) class weights",
+        // PML computes the node positions r·Δ in float32 (a long tensor times a Python float), so its bin
+        // weights are off by up to ~1e-5 and a + b ≠ 1. Simile uses exact nodes. HistogramLossTests
+        // compares these cases with PML at a tolerance that allows for that, and tightly with an
+        // exact float64 reference.
+        "histogram/default": "PML places the histogram nodes in float32",
+        "histogram/bins-20": "PML places the histogram nodes in float32",
+        "histogram/delta": "PML places the histogram nodes in float32",
+        "histogram/mined-triplets": "PML places the histogram nodes in float32",
+        "histogram/mined-pairs": "PML places the histogram nodes in float32",
+        "histogram/singleton": "PML places the histogram nodes in float32",
     ]
 
     static var cases: [Fixtures.LossCase] {

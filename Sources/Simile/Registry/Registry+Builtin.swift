@@ -34,6 +34,12 @@ extension Registry {
         SupConLoss.self,
         IntraPairVarianceLoss.self,
         // Margin family (circle, margin, tuplet-margin, histogram, fast-ap, snr-contrastive)
+        CircleLoss.self,
+        MarginLoss.self,
+        TupletMarginLoss.self,
+        HistogramLoss.self,
+        FastAPLoss.self,
+        SignalToNoiseRatioContrastiveLoss.self,
         // Others (angular, instance, ranked-list, log-ratio, siamese)
     ]
 
