@@ -29,6 +29,10 @@ extension Registry {
         // Pair losses (lifted, n-pairs, nt-xent, supcon, intra-pair-variance)
         // Margin family (circle, margin, tuplet-margin, histogram, fast-ap, snr-contrastive)
         // Others (angular, instance, ranked-list, log-ratio, siamese)
+        AngularLoss.self,
+        InstanceLoss.self,
+        RankedListLoss.self,
+        LogRatioLoss.self,
     ]
 
     mutating func register(_ type: any Distance.Type) throws { try register(type.descriptor, factory: .distance { try type.init($0) }) }
