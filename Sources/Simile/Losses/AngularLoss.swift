@@ -163,31 +163,39 @@ public struct AngularLoss: Loss, ReferenceCapable, TupleCapable {
             upstream.elements.withUnsafeMutableBufferPointer { target in
                 let values = SendableConstPointer(buffer.baseAddress!)
                 let out = SendablePointer(target.baseAddress!)
+                // Rows accumulate in Double, then are stored once.
                 Parallel.forEach(n, grain: 4) { range in
+                    var row = [Double](repeating: 0, count: size)
                     for a in range {
-                        let row = out.pointer + a * size
+                        for k in 0..<size { row[k] = 0 }
                         for (index, term) in perAnchor[a].enumerated() {
                             let w = weights[a][index]
                             guard w != 0 else { continue }
                             var total = 0.0
-                            AngularLoss.forEachNegative(term, values.pointer, size: size, offset: offset, negatives: negativeLists[a], c1: c1, c2: c2) { k, sigma in
-                                row[k] += S(w * c1 * sigma)
+                            AngularLoss.forEachNegative(term, values.pointer, size: size, offset: offset,
+                                                        negatives: negativeLists[a], c1: c1, c2: c2) { k, sigma in
+                                row[k] += w * c1 * sigma
                                 total += sigma
                             }
-                            row[offset + Int(term.positive)] -= S(w * c2 * total)
+                            row[offset + Int(term.positive)] -= w * c2 * total
                         }
+                        for k in 0..<size { out.pointer[a * size + k] = S(row[k]) }
                     }
                 }
                 Parallel.forEach(m, grain: 4) { range in
+                    var row = [Double](repeating: 0, count: size)
                     for p in range {
-                        let row = out.pointer + (offset + p) * size
+                        guard !byPositive[p].isEmpty else { continue }
+                        for k in 0..<size { row[k] = 0 }
                         for (a, index) in byPositive[p] {
                             let w = weights[a][index]
                             AngularLoss.forEachNegative(perAnchor[a][index], values.pointer, size: size, offset: offset,
                                                         negatives: negativeLists[a], c1: c1, c2: c2) { k, sigma in
-                                row[k] += S(w * c1 * sigma)
+                                row[k] += w * c1 * sigma
                             }
                         }
+                        let target = out.pointer + (offset + p) * size
+                        for k in 0..<size { target[k] += S(row[k]) }
                     }
                 }
             }

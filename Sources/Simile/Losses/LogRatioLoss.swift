@@ -21,10 +21,12 @@ public struct LogRatioLoss: Loss, ReferenceCapable, ContinuousLabelLoss {
             than another, with no margin to tune. Labels are vectors (`Labels.continuous`, N×L); integer \
             class labels are read as 1-vectors, so the label distance is the squared difference of the labels. \
             Triplets follow the paper's dense triplet mining: the nearest neighbours in label space are the \
-            informative `i`, and each is compared with every sample farther than it, so each unordered \
-            pair counts once (ties in label space are skipped: they carry no order). neighbors=all takes \
-            every i. The paper's minibatch is an anchor, its nearest neighbours and random others; here \
-            every sample of the batch is an anchor in turn. ε keeps duplicates (distance 0) finite. \
+            informative `i`, and each is compared with every sample farther than it, so no pair (i, j) \
+            is counted twice (pairs tied in label space are skipped: they carry no order). \
+            The paper's minibatch is one anchor, its k nearest neighbours (k = 5 in the authors' code) and \
+            random others; here every sample of the batch is an anchor in turn. neighbors=all takes every \
+            i, which is closest to the authors' code (it uses every pair of its minibatch). ε (the authors' \
+            1e-6) keeps duplicates (distance 0) finite. \
             The paper uses the squared Euclidean distance in both spaces (the default here, on \
             L2-normalised embeddings as PML's lp does; lp(power=2, normalize=false) leaves them raw); \
             the distance must be a distance, not a similarity. \

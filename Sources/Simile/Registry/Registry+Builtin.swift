@@ -33,6 +33,7 @@ extension Registry {
         InstanceLoss.self,
         RankedListLoss.self,
         LogRatioLoss.self,
+        SiameseLoss.self,
     ]
 
     mutating func register(_ type: any Distance.Type) throws { try register(type.descriptor, factory: .distance { try type.init($0) }) }
