@@ -6,9 +6,12 @@ struct InputValidationTests {
     let registry = Registry.builtin
     static let losses = Registry.builtin.descriptors(.loss).map(\.name)
 
-    func make(_ name: String) throws -> any Loss {
+    /// The loss with its first example's parameters (embedding-size set to the batch's width).
+    func make(_ name: String, columns: Int = 4) throws -> any Loss {
         let descriptor = try registry.descriptor(.loss, name)
-        return try registry.loss(name, descriptor.examples.first ?? [])
+        var parameters = (descriptor.examples.first ?? []).filter { !$0.hasPrefix("embedding-size=") }
+        if descriptor.parameter(named: "embedding-size") != nil { parameters.append("embedding-size=\(columns)") }
+        return try registry.loss(name, parameters)
     }
 
     @Test func nonFiniteInputNamesTheRow() throws {
@@ -41,7 +44,7 @@ struct InputValidationTests {
     @Test func capabilitiesAreEnforced() throws {
         let x = Problems.gaussian(rows: 4, columns: 3, seed: 1)
         for name in Self.losses {
-            let loss = try make(name)
+            let loss = try make(name, columns: 3)
             if !(loss is any ReferenceCapable) {
                 #expect(throws: SimileError.self, "\(name) accepted a reference") {
                     _ = try loss(x, [0, 0, 1, 1], reference: x, referenceLabels: [0, 0, 1, 1])
@@ -121,7 +124,7 @@ struct InputValidationTests {
     /// Same inputs, same outputs, bit for bit (including the parallel reductions).
     @Test(arguments: losses)
     func deterministic(_ name: String) throws {
-        let loss = try make(name)
+        let loss = try make(name, columns: 16)
         let x = Problems.gaussian(rows: 300, columns: 16, seed: 8).converted(to: Float.self)
         let labels = (0..<300).map { $0 / 4 }
         let first = try loss(x, labels), second = try loss(x, labels)

@@ -41,6 +41,11 @@ extension Registry {
         FastAPLoss.self,
         SignalToNoiseRatioContrastiveLoss.self,
         // Others (angular, instance, ranked-list, log-ratio, siamese)
+        AngularLoss.self,
+        InstanceLoss.self,
+        RankedListLoss.self,
+        LogRatioLoss.self,
+        SiameseLoss.self,
     ]
 
     mutating func register(_ type: any Distance.Type) throws { try register(type.descriptor, factory: .distance { try type.init($0) }) }
