@@ -75,4 +75,25 @@ static inline int simile_cpu_features(void) {
 static inline int simile_cpu_features(void) { return 0; }
 #endif
 
+/* Raises glibc's mmap and trim thresholds so that large temporaries are reused rather than
+   page-faulted in afresh on every call (see configureThreadsAndMemory in BLAS.swift).
+   glibc refuses an mmap threshold above 32 MiB (HEAP_MAX), so that is the most it can be.
+   Returns 1 when both settings were applied. */
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<malloc.h>)
+#include <malloc.h>
+#endif
+#endif
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+static inline int simile_keep_large_blocks(int mmap_threshold, int trim_threshold) {
+    int mmap_set = mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    int trim_set = mallopt(M_TRIM_THRESHOLD, trim_threshold);
+    return mmap_set && trim_set;
+}
+#else
+static inline int simile_keep_large_blocks(int mmap_threshold, int trim_threshold) {
+    (void)mmap_threshold; (void)trim_threshold; return 0;
+}
+#endif
+
 #endif

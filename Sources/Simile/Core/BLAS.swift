@@ -175,9 +175,11 @@ final class LoadedBLAS: Sendable {
         getThreads = symbol("openblas_get_num_threads", as: simile_get_threads_fn.self)
     }
 
-    /// Chooses OpenBLAS's kernel from the CPU (unless the user already did), then loads the library.
+    /// Chooses OpenBLAS's kernel from the CPU (unless the user already did), sets the process
+    /// up for repeated large temporaries, then loads the library.
     static func load() -> Result<LoadedBLAS, SimileError> {
         let kernelSource = chooseCoreType()
+        configureThreadsAndMemory()
         var candidates = ["libopenblas.so.0", "libopenblas.so", "libblas.so.3", "libcblas.so.3"]
         if let custom = getenv("SIMILE_BLAS_LIBRARY") {
             candidates.insert(String(cString: custom), at: 0)
@@ -200,6 +202,22 @@ final class LoadedBLAS: Sendable {
             "no BLAS library could be loaded (\(failures.joined(separator: "; "))). "
                 + "Install OpenBLAS with `apt-get install libopenblas0` (or libopenblas-dev), "
                 + "or set SIMILE_BLAS_LIBRARY to the path of a CBLAS library"))
+    }
+
+    /// Two process settings that decide how fast repeated loss calls are (measured in
+    /// docs/benchmarks.md; each is skipped when the user has set it):
+    /// - `OPENBLAS_THREAD_TIMEOUT=4`: OpenBLAS's workers otherwise spin in `sched_yield` for about
+    ///   2²⁸ cycles after every call, taking the cores from Simile's own parallel loops.
+    /// - glibc's mmap and trim thresholds raised to 32 MiB (its maximum) and 512 MiB: every N×N temporary
+    ///   (4 MiB at N = 1024) would otherwise come fresh from the kernel and be page-faulted and
+    ///   zeroed on each call, which cost ~40% of a forward+backward pass. Freed blocks are kept for
+    ///   reuse instead. `SIMILE_KEEP_MALLOC_DEFAULTS=1` leaves malloc alone.
+    private static func configureThreadsAndMemory() {
+        if getenv("OPENBLAS_THREAD_TIMEOUT") == nil { setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1) }
+        if getenv("SIMILE_KEEP_MALLOC_DEFAULTS") == nil && getenv("MALLOC_MMAP_THRESHOLD_") == nil
+            && getenv("GLIBC_TUNABLES") == nil {
+            _ = simile_keep_large_blocks(32 << 20, 512 << 20)
+        }
     }
 
     /// Sets `OPENBLAS_CORETYPE` from the CPU's vector extensions when the user has not set it.

@@ -157,9 +157,16 @@ extension Matrix {
             c.elements.withUnsafeMutableBufferPointer { pc in
                 Scalar.syrkLower(n: n, k: a.columns, alpha: 1, a: pa.baseAddress!, lda: a.columns,
                                  beta: 0, c: pc.baseAddress!, ldc: n)
-                let base = SendablePointer(pc.baseAddress!)
                 // Mirror the lower triangle into the upper one, tile by tile.
-                PairwiseAlgebra.forEachLowerPair(n) { i, j in base.pointer[j * n + i] = base.pointer[i * n + j] }
+                let base = SendableConstPointer(UnsafePointer(pc.baseAddress!))
+                PairwiseAlgebra.fillSymmetric(pc.baseAddress!, n) { rows, columns, _, values, _ in
+                    let width = columns.count
+                    for i in rows {
+                        let v = values + (i - rows.lowerBound) * PairwiseAlgebra.tile
+                        let row = base.pointer + i * n + columns.lowerBound
+                        for k in 0..<width { v[k] = row[k] }
+                    }
+                }
             }
         }
         return c

@@ -30,6 +30,8 @@ extension Distance {
     public var sign: Double { Self.orientation == .distance ? 1 : -1 }
 
     /// PML's `distance.margin(x, y)`: `x − y` for a distance, `y − x` for a similarity.
+    /// In a loop over pairs, read `sign` once and write `sign * (x − y)`: through an
+    /// `any Distance` every call here is a dynamic dispatch.
     @inline(__always)
     public func margin(_ x: Double, _ y: Double) -> Double { sign * (x - y) }
 

@@ -152,30 +152,53 @@ enum LpKernels {
                     let xs = SendableConstPointer(px.baseAddress!)
                     let ys = SendableConstPointer(py.baseAddress!)
                     let out = SendablePointer(pg.baseAddress!)
-                    @Sendable @inline(__always) func value(_ i: Int, _ j: Int, _ gram: S) -> S {
-                        let scale = sx[i] + sy[j]
-                        var squaredDistance = scale - 2 * Double(gram)
-                        if squaredDistance < tolerance * scale {
-                            var exact = 0.0
-                            for k in 0..<d {
-                                let diff = Double(xs.pointer[i * d + k]) - Double(ys.pointer[j * d + k])
-                                exact += diff * diff
-                            }
-                            squaredDistance = exact
+                    let sxs = sx.map { S($0) }, sys = sy.map { S($0) }
+                    let tol = S(tolerance)
+                    /// Pairs the Gram formula cannot resolve, recomputed from the rows.
+                    @Sendable func exact(_ i: Int, _ j: Int) -> S {
+                        var sum = 0.0
+                        for k in 0..<d {
+                            let diff = Double(xs.pointer[i * d + k]) - Double(ys.pointer[j * d + k])
+                            sum += diff * diff
                         }
-                        let clamped = Swift.max(squaredDistance, 0)
-                        return S(squared ? clamped : clamped.squareRoot())
+                        return S(sum)
                     }
                     if y == nil {
-                        PairwiseAlgebra.forEachLowerPair(n) { i, j in
-                            let v = i == j ? 0 : value(i, j, out.pointer[i * m + j])
-                            out.pointer[i * m + j] = v
-                            out.pointer[j * m + i] = v
+                        // Lower tiles from syrk; each value goes to (i, j) and (j, i).
+                        let gram = SendableConstPointer(UnsafePointer(out.pointer))
+                        sys.withUnsafeBufferPointer { normsBuffer in
+                            let norms = SendableConstPointer(normsBuffer.baseAddress!)
+                            PairwiseAlgebra.fillSymmetric(out.pointer, n) { rows, columns, diagonal, values, _ in
+                                let j0 = columns.lowerBound
+                                for i in rows {
+                                    let si = sxs[i]
+                                    let v = values + (i - rows.lowerBound) * PairwiseAlgebra.tile
+                                    let g = gram.pointer + i * m + j0, sj = norms.pointer + j0
+                                    let count = diagonal ? i - j0 : columns.count
+                                    // Vectorisable main pass, then the rare exact recomputations.
+                                    for k in 0..<count { v[k] = sj[k] + (si - 2 * g[k]) }
+                                    for k in 0..<count where v[k] < tol * (si + sj[k]) { v[k] = exact(i, j0 + k) }
+                                    if squared {
+                                        for k in 0..<count { v[k] = Swift.max(v[k], 0) }
+                                    } else {
+                                        for k in 0..<count { v[k] = Swift.max(v[k], 0).squareRoot() }
+                                    }
+                                    if diagonal { v[i - j0] = 0 }
+                                }
+                            }
                         }
                     } else {
                         Parallel.forEach(n, grain: 32) { rows in
+                            let o = out.pointer
                             for i in rows {
-                                for j in 0..<m { out.pointer[i * m + j] = value(i, j, out.pointer[i * m + j]) }
+                                let si = sxs[i]
+                                for j in 0..<m {
+                                    let scale = si + sys[j]
+                                    var v = scale - 2 * o[i * m + j]
+                                    if v < tol * scale { v = exact(i, j) }
+                                    v = Swift.max(v, 0)
+                                    o[i * m + j] = squared ? v : v.squareRoot()
+                                }
                             }
                         }
                     }
@@ -199,20 +222,39 @@ enum LpKernels {
                     let us = SendableConstPointer(pu.baseAddress!)
                     let ds = SendableConstPointer(pd.baseAddress!)
                     let out = SendablePointer(pc.baseAddress!)
-                    @Sendable @inline(__always) func coefficient(_ index: Int) -> S {
-                        if squared { return us.pointer[index] }
-                        let distance = ds.pointer[index]
-                        return distance > 0 ? us.pointer[index] / (2 * distance) : 0
-                    }
                     if y == nil {
-                        PairwiseAlgebra.forEachLowerPair(n) { i, j in
-                            let w = coefficient(i * m + j) + coefficient(j * m + i)
-                            out.pointer[i * m + j] = w
-                            out.pointer[j * m + i] = w
+                        // W = C + Cᵀ, formed tile by tile: C(i, j) = U(i, j)/(2d) and C(j, i) = U(j, i)/(2d).
+                        PairwiseAlgebra.fillSymmetric(out.pointer, n) { rows, columns, _, values, transposed in
+                            PairwiseAlgebra.loadTransposed(us.pointer, n, rows: rows, columns: columns, into: transposed)
+                            let width = columns.count
+                            for i in rows {
+                                let offset = (i - rows.lowerBound) * PairwiseAlgebra.tile
+                                let v = values + offset, tr = transposed + offset
+                                let u = us.pointer + i * m + columns.lowerBound, dist = ds.pointer + i * m + columns.lowerBound
+                                if squared {
+                                    for k in 0..<width { v[k] = u[k] + tr[k] }
+                                } else {
+                                    for k in 0..<width {
+                                        let dij = dist[k]
+                                        v[k] = dij > 0 ? (u[k] + tr[k]) / (2 * dij) : 0
+                                    }
+                                }
+                            }
                         }
                     } else {
                         Parallel.forEach(n, grain: 32) { rows in
-                            for i in rows { for j in 0..<m { out.pointer[i * m + j] = coefficient(i * m + j) } }
+                            let u = us.pointer, dist = ds.pointer, w = out.pointer
+                            for i in rows {
+                                for j in 0..<m {
+                                    let index = i * m + j
+                                    if squared {
+                                        w[index] = u[index]
+                                    } else {
+                                        let dij = dist[index]
+                                        w[index] = dij > 0 ? u[index] / (2 * dij) : 0
+                                    }
+                                }
+                            }
                         }
                     }
                 }

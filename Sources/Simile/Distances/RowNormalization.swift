@@ -36,28 +36,33 @@ struct RowNormalization<S: SimileFloat>: Sendable {
     func backward(_ g: Matrix<S>) -> Matrix<S> {
         let d = g.columns
         var result = g
-        for i in 0..<g.rows {
-            let norm = norms[i]
-            guard norm > RowNormalization.epsilon else {
-                // Below the clamp the map is x / eps, a constant scaling.
-                for k in 0..<d { result.elements[i * d + k] = S(Double(g.elements[i * d + k]) / RowNormalization.epsilon) }
-                continue
-            }
-            var dot = 0.0
-            for k in 0..<d { dot += Double(g.elements[i * d + k]) * Double(input.elements[i * d + k]) }
-            // ∂‖x‖ₚ/∂xₖ = sign(xₖ)|xₖ|^(p−1) / ‖x‖ₚ^(p−1)
-            for k in 0..<d {
-                let x = Double(input.elements[i * d + k])
-                let dNorm: Double
-                if p == 2 {
-                    dNorm = x / norm
-                } else if p == 1 {
-                    dNorm = x > 0 ? 1 : (x < 0 ? -1 : 0)
-                } else {
-                    dNorm = (x > 0 ? 1 : (x < 0 ? -1 : 0)) * Double.pow(Swift.abs(x) / norm, p - 1)
+        input.elements.withUnsafeBufferPointer { px in
+            result.elements.withUnsafeMutableBufferPointer { pr in
+                for i in 0..<g.rows {
+                    let x = px.baseAddress! + i * d, r = pr.baseAddress! + i * d
+                    let norm = norms[i]
+                    guard norm > RowNormalization.epsilon else {
+                        // Below the clamp the map is x / eps, a constant scaling.
+                        let scale = S(1 / RowNormalization.epsilon)
+                        for k in 0..<d { r[k] *= scale }
+                        continue
+                    }
+                    var dot = 0.0
+                    for k in 0..<d { dot += Double(r[k]) * Double(x[k]) }
+                    if p == 2 {
+                        // (g − x̂(x̂·g)) / ‖x‖ with x̂ = x/‖x‖
+                        let a = S(1 / norm), b = S(dot / (norm * norm * norm))
+                        for k in 0..<d { r[k] = a * r[k] - b * x[k] }
+                        continue
+                    }
+                    // ∂‖x‖ₚ/∂xₖ = sign(xₖ)|xₖ|^(p−1) / ‖x‖ₚ^(p−1)
+                    for k in 0..<d {
+                        let xk = Double(x[k])
+                        let sign: Double = xk > 0 ? 1 : (xk < 0 ? -1 : 0)
+                        let dNorm = p == 1 ? sign : sign * Double.pow(Swift.abs(xk) / norm, p - 1)
+                        r[k] = S(Double(r[k]) / norm - dot / (norm * norm) * dNorm)
+                    }
                 }
-                let value = Double(g.elements[i * d + k]) / norm - dot / (norm * norm) * dNorm
-                result.elements[i * d + k] = S(value)
             }
         }
         return result

@@ -44,17 +44,19 @@ public struct ContrastiveLoss: Loss, ReferenceCapable, TupleCapable {
         guard pairs.hasAnyPair else { return .zero(for: input, subLosses: ["pos_loss", "neg_loss"]) }
         let matrix = try distance.forward(input.embeddings, input.reference)
         let gate = reducer.gate
-        let distance = self.distance, posMargin = self.posMargin, negMargin = self.negMargin
+        let posMargin = self.posMargin, negMargin = self.negMargin
+        // m(x, y) = sign·(x − y), with the orientation read once rather than per pair.
+        let sign = distance.sign
 
         let bags = pairs.map(matrix.values) { row -> (Bag, Bag) in
             var positive = Bag(), negative = Bag()
             for j in 0..<row.count {
                 let d = Double(row.values[j])
                 if row.positives[j] > 0 {
-                    positive.add(max(0, distance.margin(d, posMargin)), gate: gate, multiplicity: Int(row.positives[j]))
+                    positive.add(max(0, sign * (d - posMargin)), gate: gate, multiplicity: Int(row.positives[j]))
                 }
                 if row.negatives[j] > 0 {
-                    negative.add(max(0, distance.margin(negMargin, d)), gate: gate, multiplicity: Int(row.negatives[j]))
+                    negative.add(max(0, sign * (negMargin - d)), gate: gate, multiplicity: Int(row.negatives[j]))
                 }
             }
             return (positive, negative)
@@ -65,18 +67,17 @@ public struct ContrastiveLoss: Loss, ReferenceCapable, TupleCapable {
                                                labels: input.labels)
 
         var upstream = Matrix<S>(rows: matrix.rows, columns: matrix.columns)
-        let sign = distance.sign
         pairs.accumulate(matrix.values, into: &upstream) { row, out in
             let a = row.anchor
             for j in 0..<row.count {
                 let d = Double(row.values[j])
                 var g = 0.0
                 if row.positives[j] > 0 {
-                    let v = distance.margin(d, posMargin)
+                    let v = sign * (d - posMargin)
                     if v > 0 { g += positive.weight(v, group: a) * Double(row.positives[j]) * sign }
                 }
                 if row.negatives[j] > 0 {
-                    let v = distance.margin(negMargin, d)
+                    let v = sign * (negMargin - d)
                     if v > 0 { g -= negative.weight(v, group: a) * Double(row.negatives[j]) * sign }
                 }
                 out[j] = S(g)

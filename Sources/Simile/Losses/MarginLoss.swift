@@ -124,8 +124,8 @@ public struct MarginLoss: Loss, ReferenceCapable, TupleCapable, Trainable {
                         let outRow = out.pointer + a * m
                         let beta = betas[perClass ? labels[a] : 0]
                         triplets.forEach(anchor: a, columns: m, scratch: scratch) { p, neg, multiplicity in
-                            let positive = distance.margin(Double(row[p]), beta) + margin
-                            let negative = distance.margin(beta, Double(row[neg])) + margin
+                            let positive = sign * (Double(row[p]) - beta) + margin
+                            let negative = sign * (beta - Double(row[neg])) + margin
                             let value = Swift.max(0, positive) + Swift.max(0, negative)
                             part.bag.add(value, gate: gate, multiplicity: multiplicity)
                             part.triplets += multiplicity
