@@ -20,10 +20,13 @@ let package = Package(
             name: "CSimileBLAS",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // Element-wise kernels compiled with function multiversioning (AVX-512 / AVX2 / baseline).
+        .target(name: "CSimileKernels"),
         .target(
             name: "Simile",
             dependencies: [
                 "CSimileBLAS",
+                "CSimileKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

@@ -42,7 +42,7 @@ enum Timing {
     }
 
     static func backendLine() -> String {
-        (try? BLAS.backend().description) ?? "BLAS unavailable"
+        ((try? BLAS.backend().description) ?? "BLAS unavailable") + "; element-wise kernels: \(Elementwise.instructionSet)"
     }
 }
 

@@ -83,6 +83,8 @@ public struct Matrix<Scalar: SimileFloat>: Sendable, Equatable {
     }
 
     /// The first NaN or infinite element, if any.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func firstNonFinite() -> (row: Int, column: Int, value: Scalar)? {
         let index: Int? = elements.withUnsafeBufferPointer { buffer in
             // A sum is finite exactly when every term is (or it overflowed); scan blocks first.

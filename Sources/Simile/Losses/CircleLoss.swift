@@ -58,50 +58,52 @@ public struct CircleLoss: Loss, ReferenceCapable, TupleCapable {
         // (max-subtracted), then each row is scaled by softplus' slope over its log-sum-exp.
         var upstream = Matrix<S>(rows: matrix.rows, columns: matrix.columns)
         let values = pairs.accumulateMap(matrix.values, into: &upstream) { row, out -> Double in
-            var maxPos = -Double.infinity, maxNeg = -Double.infinity
-            for j in 0..<row.count {
-                let s = Double(row.values[j])
-                var logit = 0.0
-                if row.positives[j] > 0 {
-                    logit = -gamma * Swift.max(0, optimumPositive - s) * (s - marginPositive)
-                    maxPos = Swift.max(maxPos, logit)
-                } else if row.negatives[j] > 0 {
-                    logit = gamma * Swift.max(0, s - optimumNegative) * (s - marginNegative)
-                    maxNeg = Swift.max(maxNeg, logit)
+            // Logits into the gradient row (0 outside both sets), and each side's maximum;
+            // four independent accumulators per side, since max reductions do not vectorise.
+            let g = S(gamma), op = S(optimumPositive), mp = S(marginPositive)
+            let on = S(optimumNegative), mn = S(marginNegative)
+            var hasPos = false, hasNeg = false
+            var p0 = -S.greatestFiniteMagnitude, p1 = p0, n0 = p0, n1 = p0
+            var j = 0
+            while j < row.count {
+                let s = row.values[j]
+                let isPos = row.positives[j] > 0, isNeg = row.negatives[j] > 0
+                let logit = isPos ? -g * Swift.max(0, op - s) * (s - mp) : (isNeg ? g * Swift.max(0, s - on) * (s - mn) : 0)
+                out[j] = logit
+                let lp = isPos ? logit : -S.greatestFiniteMagnitude, ln = isNeg ? logit : -S.greatestFiniteMagnitude
+                if j & 1 == 0 {
+                    p0 = lp > p0 ? lp : p0
+                    n0 = ln > n0 ? ln : n0
+                } else {
+                    p1 = lp > p1 ? lp : p1
+                    n1 = ln > n1 ? ln : n1
                 }
-                out[j] = S(logit)
+                hasPos = hasPos || isPos
+                hasNeg = hasNeg || isNeg
+                j += 1
             }
+            let maxPos = hasPos ? Double(Swift.max(p0, p1)) : -Double.infinity
+            let maxNeg = hasNeg ? Double(Swift.max(n0, n1)) : -Double.infinity
             guard maxPos > -.infinity, maxNeg > -.infinity else {
                 for j in 0..<row.count { out[j] = 0 }
                 return 0
             }
+            // Shift each side by its maximum (other columns far below exp's range), one vectorised exp.
             let shiftPos = S(maxPos), shiftNeg = S(maxNeg)
-            var sumPos = 0.0, sumNeg = 0.0
             for j in 0..<row.count {
-                if row.positives[j] > 0 {
-                    let e = S.exp(out[j] - shiftPos)
-                    sumPos += Double(e)
-                    out[j] = e
-                } else if row.negatives[j] > 0 {
-                    let e = S.exp(out[j] - shiftNeg)
-                    sumNeg += Double(e)
-                    out[j] = e
-                } else {
-                    out[j] = 0
-                }
+                out[j] = row.positives[j] > 0 ? out[j] - shiftPos : (row.negatives[j] > 0 ? out[j] - shiftNeg : -200)
             }
+            S.exp(out, out, count: row.count)
+            let (sumPos, sumNeg) = Elementwise.maskedSums(out, row.positives, row.negatives, count: row.count)
             let x = maxPos + Double.log(sumPos) + maxNeg + Double.log(sumNeg)
             let value = x > 0 ? x + Double.log(onePlus: Double.exp(-x)) : Double.log(onePlus: Double.exp(x))
             let slope = 1 / (1 + Double.exp(-x))
             // dℓ/dsₐⱼ = slope · softmaxⱼ · (−γαₚ) for positives, slope · softmaxⱼ · γαₙ for negatives.
             let scalePos = -gamma * slope / sumPos, scaleNeg = gamma * slope / sumNeg
-            for j in 0..<row.count where out[j] != 0 {
-                let s = Double(row.values[j])
-                if row.positives[j] > 0 {
-                    out[j] *= S(scalePos * Swift.max(0, optimumPositive - s))
-                } else {
-                    out[j] *= S(scaleNeg * Swift.max(0, s - optimumNegative))
-                }
+            let sp = S(scalePos), sn = S(scaleNeg)
+            for j in 0..<row.count {
+                let s = row.values[j]
+                out[j] *= row.positives[j] > 0 ? sp * Swift.max(0, op - s) : (row.negatives[j] > 0 ? sn * Swift.max(0, s - on) : 0)
             }
             return value
         }

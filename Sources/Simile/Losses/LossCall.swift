@@ -15,12 +15,7 @@ extension Loss {
         reference: Matrix<S>? = nil, referenceLabels: Labels? = nil,
         parameters: [String: Matrix<S>] = [:], step: UInt64 = 0
     ) throws -> LossOutput<S> {
-        let input = try LossInputValidator.validate(
-            loss: self, embeddings: embeddings, labels: labels, tuples: tuples, reference: reference,
-            referenceLabels: referenceLabels, parameters: parameters, step: step)
-        let output = try compute(input)
-        try LossInputValidator.checkFinite(output, loss: name)
-        return output
+        try LossInputValidator.run(self, embeddings, labels, tuples, reference, referenceLabels, parameters, step)
     }
 
     /// The same with plain integer class labels.
@@ -36,8 +31,24 @@ extension Loss {
 
 /// The checks every loss call goes through.
 enum LossInputValidator {
-    static func validate<S: SimileFloat, L: Loss>(
-        loss: L, embeddings: Matrix<S>, labels: Labels, tuples: Tuples?, reference: Matrix<S>?,
+    /// Validate, compute, check the result. Generic over the scalar only (the loss is an
+    /// existential), so that it can be specialised: callers in other modules would otherwise run
+    /// the scans over N×D inputs through unspecialised generic code.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func run<S: SimileFloat>(
+        _ loss: any Loss, _ embeddings: Matrix<S>, _ labels: Labels, _ tuples: Tuples?, _ reference: Matrix<S>?,
+        _ referenceLabels: Labels?, _ parameters: [String: Matrix<S>], _ step: UInt64
+    ) throws -> LossOutput<S> {
+        let input = try validate(loss: loss, embeddings: embeddings, labels: labels, tuples: tuples, reference: reference,
+                                 referenceLabels: referenceLabels, parameters: parameters, step: step)
+        let output = try loss.compute(input)
+        try checkFinite(output, loss: loss.name)
+        return output
+    }
+
+    static func validate<S: SimileFloat>(
+        loss: any Loss, embeddings: Matrix<S>, labels: Labels, tuples: Tuples?, reference: Matrix<S>?,
         referenceLabels: Labels?, parameters: [String: Matrix<S>], step: UInt64
     ) throws -> LossInput<S> {
         let name = loss.name
@@ -75,8 +86,8 @@ enum LossInputValidator {
                          tuples: tuples, parameters: parameters, step: step)
     }
 
-    private static func checkBatch<S: SimileFloat, L: Loss>(_ x: Matrix<S>, _ labels: Labels, what: String,
-                                                          labelsName: String, loss: L) throws {
+    private static func checkBatch<S: SimileFloat>(_ x: Matrix<S>, _ labels: Labels, what: String,
+                                                 labelsName: String, loss: any Loss) throws {
         guard x.rows > 0 else {
             throw SimileError.empty("the batch is empty: \(what) have 0 rows; a loss needs at least one sample")
         }
@@ -91,7 +102,7 @@ enum LossInputValidator {
     }
 
     /// Class labels for class losses; continuous label vectors (a class label becomes a 1-vector) for the others.
-    private static func conform<L: Loss>(_ labels: Labels, for loss: L) throws -> Labels {
+    private static func conform(_ labels: Labels, for loss: any Loss) throws -> Labels {
         switch labels {
         case .classes(let classes) where loss is any ContinuousLabelLoss:
             return .continuous(Matrix(rows: classes.count, columns: 1, elements: classes.map(Double.init)))
@@ -138,7 +149,7 @@ enum LossInputValidator {
         }
     }
 
-    private static func checkParameters<S: SimileFloat, L: Loss>(_ given: [String: Matrix<S>], loss: L) throws
+    private static func checkParameters<S: SimileFloat>(_ given: [String: Matrix<S>], loss: any Loss) throws
         -> [String: Matrix<S>] {
         guard let trainable = loss as? any Trainable else {
             if let name = given.keys.sorted().first {

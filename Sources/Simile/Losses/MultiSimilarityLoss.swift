@@ -54,28 +54,23 @@ public struct MultiSimilarityLoss: Loss, ReferenceCapable, TupleCapable {
         var upstream = Matrix<S>(rows: matrix.rows, columns: matrix.columns)
         let values = pairs.accumulateMap(matrix.values, into: &upstream) { row, out -> Double in
             // pos exponent α·m(S, base) = α·sign·(S − base); neg exponent β·m(base, S) = −β·sign·(S − base).
-            var maxPos = 0.0, maxNeg = 0.0
-            for j in 0..<row.count {
-                let x = sign * (Double(row.values[j]) - base)
-                if row.positives[j] > 0 { maxPos = Swift.max(maxPos, alpha * x) }
-                if row.negatives[j] > 0 { maxNeg = Swift.max(maxNeg, -beta * x) }
-            }
+            let a = S(alpha * sign), b = S(-beta * sign), baseS = S(base)
+            let (maxPosS, maxNegS) = Elementwise.maskedScaledMax(row.values, row.positives, row.negatives,
+                                                                 count: row.count, base: baseS, a: a, b: b)
+            let maxPos = Double(maxPosS), maxNeg = Double(maxNegS)
             // Exponents, shifted by their maxima (masked entries far below exp's range give 0),
             // then one vectorised exp over the row.
             for j in 0..<row.count {
-                let x = sign * (Double(row.values[j]) - base)
-                out[j] = row.positives[j] > 0 ? S(alpha * x - maxPos) : (row.negatives[j] > 0 ? S(-beta * x - maxNeg) : -200)
+                let x = row.values[j] - baseS
+                out[j] = row.positives[j] > 0 ? a * x - maxPosS : (row.negatives[j] > 0 ? b * x - maxNegS : -200)
             }
             S.exp(out, out, count: row.count)
-            var sumPos = Double.exp(-maxPos), sumNeg = Double.exp(-maxNeg)
-            for j in 0..<row.count {
-                if row.positives[j] > 0 { sumPos += Double(out[j]) } else if row.negatives[j] > 0 { sumNeg += Double(out[j]) }
-            }
-            // d ℓ / d Sₐⱼ = sign·softmax₊ⱼ for positives and −sign·softmax₋ⱼ for negatives.
+            let (positiveSum, negativeSum) = Elementwise.maskedSums(out, row.positives, row.negatives, count: row.count)
+            let sumPos = Double.exp(-maxPos) + positiveSum, sumNeg = Double.exp(-maxNeg) + negativeSum
+            // d ℓ / d Sₐⱼ = sign·softmax₊ⱼ for positives and −sign·softmax₋ⱼ for negatives
+            // (entries in neither set are exp(−200) = 0 already).
             let scalePos = S(sign / sumPos), scaleNeg = S(-sign / sumNeg)
-            for j in 0..<row.count {
-                out[j] = row.positives[j] > 0 ? out[j] * scalePos : (row.negatives[j] > 0 ? out[j] * scaleNeg : 0)
-            }
+            for j in 0..<row.count { out[j] *= row.positives[j] > 0 ? scalePos : scaleNeg }
             return (Double.log(sumPos) + maxPos) / alpha + (Double.log(sumNeg) + maxNeg) / beta
         }
         let bags = values.map { value -> Bag in
