@@ -112,4 +112,40 @@ struct TripletIndex: Sendable {
             for k in offsets[a]..<offsets[a + 1] { body(Int(positives[k]), Int(negatives[k]), 1) }
         }
     }
+
+    /// For product-form triplets (all, or from mined pairs): anchor a's positives and negatives
+    /// as compact lists with multiplicities, so that a loss can run a tight loop over the
+    /// negatives for each positive. Returns false (and calls nothing) for explicit triplets.
+    /// `scratch` needs room for 4·`columns` Int32s.
+    @inline(__always)
+    func withProduct(anchor a: Int, columns: Int, scratch: UnsafeMutablePointer<Int32>,
+                     _ body: (_ positives: UnsafeBufferPointer<Int32>, _ positiveMultiplicities: UnsafeBufferPointer<Int32>,
+                              _ negatives: UnsafeBufferPointer<Int32>, _ negativeMultiplicities: UnsafeBufferPointer<Int32>) -> Void)
+        -> Bool {
+        guard case let .product(pairs) = storage else { return false }
+        let pos = scratch, neg = scratch + columns
+        pairs.fill(a, positives: pos, negatives: neg)
+        // Compact in place: list k of each kind goes to the front, multiplicities after it.
+        let posList = scratch + 2 * columns, negList = scratch + 3 * columns
+        var positives = 0, negatives = 0
+        for j in 0..<columns {
+            if pos[j] > 0 {
+                posList[positives] = Int32(j)
+                positives += 1
+            }
+        }
+        for j in 0..<columns {
+            if neg[j] > 0 {
+                negList[negatives] = Int32(j)
+                negatives += 1
+            }
+        }
+        // Multiplicities, gathered into the (now free) first half.
+        let posMult = scratch, negMult = scratch + columns
+        for k in 0..<positives { posMult[k] = pos[Int(posList[k])] }
+        for k in 0..<negatives { negMult[k] = neg[Int(negList[k])] }
+        body(UnsafeBufferPointer(start: posList, count: positives), UnsafeBufferPointer(start: posMult, count: positives),
+             UnsafeBufferPointer(start: negList, count: negatives), UnsafeBufferPointer(start: negMult, count: negatives))
+        return true
+    }
 }

@@ -57,6 +57,57 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
         return v > 0 ? (v, 1) : (0, 0)
     }
 
+    /// The hinge without swap over product-form triplets, as tight loops: for each positive p of
+    /// anchor a, one branch-free pass over a's negatives (their distances gathered first), with
+    /// the gradient for the negatives accumulated per negative and written once. Returns false
+    /// for explicit triplets. `scratch` needs 4·columns Int32s followed by 2·columns scalars.
+    @inline(__always)
+    static func hingeProduct<S: SimileFloat>(
+        anchor a: Int, triplets: TripletIndex, row: UnsafePointer<S>, outRow: UnsafeMutablePointer<S>, columns m: Int,
+        scratch: UnsafeMutablePointer<Int32>, sign: S, margin: S, gate: ElementGate, bag: inout Bag
+    ) -> Bool {
+        let low = S(Swift.max(gate.low, -Double(S.greatestFiniteMagnitude)))
+        let high = S(Swift.min(gate.high, Double(S.greatestFiniteMagnitude)))
+        let distances = UnsafeMutableRawPointer(scratch + 4 * m).bindMemory(to: S.self, capacity: m)
+        return triplets.withProduct(anchor: a, columns: m, scratch: scratch) { positives, positiveCounts, negatives, negativeCounts in
+            let count = negatives.count
+            guard count > 0, !positives.isEmpty else { return }
+            // Per negative: its distance and its accumulated gradient weight (in the weights slot).
+            let weights = UnsafeMutableRawPointer(scratch + 4 * m).bindMemory(to: S.self, capacity: 2 * m) + m
+            for k in 0..<count {
+                distances[k] = row[Int(negatives[k])]
+                weights[k] = 0
+            }
+            var total = 0
+            for (index, p) in positives.enumerated() {
+                let mp = S(positiveCounts[index])
+                let c = sign * row[Int(p)] + margin
+                var sum: S = 0, included: S = 0, active: S = 0
+                for k in 0..<count {
+                    let w = S(negativeCounts[k]) * mp
+                    let v = c - sign * distances[k]
+                    let value = Swift.max(v, 0)
+                    let inside: S = value > low && value < high ? w : 0
+                    let slope: S = v > 0 ? inside : 0
+                    sum = Relaxed.sum(sum, value * inside)
+                    included = Relaxed.sum(included, inside)
+                    active = Relaxed.sum(active, slope)
+                    weights[k] += slope
+                }
+                bag.sum += Double(sum)
+                bag.count += Int(Double(included).rounded())
+                outRow[Int(p)] += sign * active
+                total += Int(positiveCounts[index])
+            }
+            var negativeTotal = 0
+            for k in 0..<count {
+                outRow[Int(negatives[k])] -= sign * weights[k]
+                negativeTotal += Int(negativeCounts[k])
+            }
+            bag.total += total * negativeTotal
+        }
+    }
+
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func compute<S: SimileFloat>(_ input: LossInput<S>) throws -> LossOutput<S> {
@@ -72,9 +123,6 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
         let sign = distance.sign
         let n = matrix.rows, m = matrix.columns
 
-        let element = { @Sendable (v: Double) -> (value: Double, slope: Double) in
-            TripletMarginLoss.element(v, smooth: smooth)
-        }
 
         var upstream = Matrix<S>(rows: n, columns: m)
         let bags: [Bag] = matrix.values.elements.withUnsafeBufferPointer { values in
@@ -82,12 +130,20 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
                 let mat = SendableConstPointer(values.baseAddress!)
                 let out = SendablePointer(target.baseAddress!)
                 let chunks = Parallel.map(n, grain: 8) { range -> [Bag] in
-                    let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * max(m, 1))
+                    // 4·m Int32s for the index lists, then 2·m scalars for hingeProduct.
+                    let bytes = (4 * MemoryLayout<Int32>.stride + 2 * MemoryLayout<S>.stride) * max(m, 1)
+                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                        .bindMemory(to: Int32.self, capacity: bytes / 4)
                     defer { scratch.deallocate() }
                     return range.map { a in
                         var bag = Bag()
                         let row = mat.pointer + a * m
                         let outRow = out.pointer + a * m
+                        if !swap && !smooth,
+                           Self.hingeProduct(anchor: a, triplets: triplets, row: row, outRow: outRow, columns: m,
+                                             scratch: scratch, sign: S(sign), margin: S(margin), gate: gate, bag: &bag) {
+                            return bag
+                        }
                         triplets.forEach(anchor: a, columns: m, scratch: scratch) { p, neg, multiplicity in
                             let dap = Double(row[p])
                             var dan = Double(row[neg])
@@ -95,7 +151,7 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
                                 let dpn = Double(mat.pointer[p * m + neg])
                                 dan = sign > 0 ? Swift.min(dan, dpn) : Swift.max(dan, dpn)
                             }
-                            let (value, slope) = element(sign * (dap - dan) + margin)
+                            let (value, slope) = Self.element(sign * (dap - dan) + margin, smooth: smooth)
                             bag.add(value, gate: gate, multiplicity: multiplicity)
                             // Without swap every write stays in row a, so the unscaled gradient is
                             // accumulated now and scaled by the reducer afterwards.
@@ -123,7 +179,7 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
                     let dap = Double(matrix.values[a, p])
                     let dan = Double(matrix.values[a, neg]), dpn = Double(matrix.values[p, neg])
                     let usePN = sign > 0 ? dpn < dan : dpn > dan
-                    let (value, slope) = element(sign * (dap - (usePN ? dpn : dan)) + margin)
+                    let (value, slope) = Self.element(sign * (dap - (usePN ? dpn : dan)) + margin, smooth: smooth)
                     let weight = reduction.weight(value, group: a) * slope * sign * Double(multiplicity)
                     guard weight != 0 else { return }
                     upstream[a, p] += S(weight)
