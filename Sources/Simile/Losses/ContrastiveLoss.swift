@@ -1,3 +1,5 @@
+import RealModule
+
 /// The contrastive loss (Hadsell et al. 2006) in PML's form: positive pairs are pulled within
 /// `pos-margin`, negative pairs pushed beyond `neg-margin`.
 public struct ContrastiveLoss: Loss, ReferenceCapable, TupleCapable {
@@ -48,39 +50,46 @@ public struct ContrastiveLoss: Loss, ReferenceCapable, TupleCapable {
         // m(x, y) = sign·(x − y), with the orientation read once rather than per pair.
         let sign = distance.sign
 
+        // Element values: ℓ₊ = [m(d, pos-margin)]₊ and ℓ₋ = [m(neg-margin, d)]₊, as S, in
+        // branch-free loops (counts and sums with reassociable adds, so they vectorise).
+        let low = S(Swift.max(gate.low, -Double(S.greatestFiniteMagnitude)))
+        let high = S(Swift.min(gate.high, Double(S.greatestFiniteMagnitude)))
+        let s = S(sign), pm = S(posMargin), nm = S(negMargin)
         let bags = pairs.map(matrix.values) { row -> (Bag, Bag) in
-            var positive = Bag(), negative = Bag()
+            var sumPos: S = 0, countPos: S = 0, totalPos: S = 0
+            var sumNeg: S = 0, countNeg: S = 0, totalNeg: S = 0
             for j in 0..<row.count {
-                let d = Double(row.values[j])
-                if row.positives[j] > 0 {
-                    positive.add(max(0, sign * (d - posMargin)), gate: gate, multiplicity: Int(row.positives[j]))
-                }
-                if row.negatives[j] > 0 {
-                    negative.add(max(0, sign * (negMargin - d)), gate: gate, multiplicity: Int(row.negatives[j]))
-                }
+                let d = row.values[j]
+                let wp = S(row.positives[j]), wn = S(row.negatives[j])
+                let lp = Swift.max(0, s * (d - pm)), ln = Swift.max(0, s * (nm - d))
+                let ip: S = lp > low && lp < high ? wp : 0
+                let inN: S = ln > low && ln < high ? wn : 0
+                sumPos = Relaxed.sum(sumPos, lp * ip)
+                countPos = Relaxed.sum(countPos, ip)
+                totalPos = Relaxed.sum(totalPos, wp)
+                sumNeg = Relaxed.sum(sumNeg, ln * inN)
+                countNeg = Relaxed.sum(countNeg, inN)
+                totalNeg = Relaxed.sum(totalNeg, wn)
             }
-            return (positive, negative)
+            return (Bag(sum: Double(sumPos), count: Int(Double(countPos).rounded()), total: Int(Double(totalPos).rounded())),
+                    Bag(sum: Double(sumNeg), count: Int(Double(countNeg).rounded()), total: Int(Double(totalNeg).rounded())))
         }
         let positive = try LossAssembly.reduce(reducer, bags.map(\.0), loss: name, term: "pos_loss", kind: .pair,
                                                labels: input.labels)
         let negative = try LossAssembly.reduce(reducer, bags.map(\.1), loss: name, term: "neg_loss", kind: .pair,
                                                labels: input.labels)
 
+        // dℓ₊/dd = sign and dℓ₋/dd = −sign where the hinge is active, times the reducer's weight.
         var upstream = Matrix<S>(rows: matrix.rows, columns: matrix.columns)
         pairs.accumulate(matrix.values, into: &upstream) { row, out in
             let a = row.anchor
+            let gp = s * S(positive.scale(group: a)), gn = -s * S(negative.scale(group: a))
             for j in 0..<row.count {
-                let d = Double(row.values[j])
-                var g = 0.0
-                if row.positives[j] > 0 {
-                    let v = sign * (d - posMargin)
-                    if v > 0 { g += positive.weight(v, group: a) * Double(row.positives[j]) * sign }
-                }
-                if row.negatives[j] > 0 {
-                    let v = sign * (negMargin - d)
-                    if v > 0 { g -= negative.weight(v, group: a) * Double(row.negatives[j]) * sign }
-                }
-                out[j] = S(g)
+                let d = row.values[j]
+                let lp = s * (d - pm), ln = s * (nm - d)
+                let activeP: S = lp > 0 && lp < high && lp > low ? S(row.positives[j]) : 0
+                let activeN: S = ln > 0 && ln < high && ln > low ? S(row.negatives[j]) : 0
+                out[j] = gp * activeP + gn * activeN
             }
         }
         return LossAssembly.output(input, distance: distance, matrix: matrix, upstream: upstream,
