@@ -88,7 +88,10 @@ static inline int simile_cpu_features(void) { return 0; }
 static inline int simile_keep_large_blocks(int mmap_threshold, int trim_threshold) {
     int mmap_set = mallopt(M_MMAP_THRESHOLD, mmap_threshold);
     int trim_set = mallopt(M_TRIM_THRESHOLD, trim_threshold);
-    return mmap_set && trim_set;
+    /* Blocks above the (capped) mmap threshold, e.g. 64 MiB matrices at N = 4096, would still be
+       mapped afresh on every call; serving every block from the heap keeps them for reuse. */
+    int max_set = mallopt(M_MMAP_MAX, 0);
+    return mmap_set && trim_set && max_set;
 }
 #else
 static inline int simile_keep_large_blocks(int mmap_threshold, int trim_threshold) {

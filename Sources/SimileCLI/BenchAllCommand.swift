@@ -39,7 +39,7 @@ struct BenchAllCommand: ParsableCommand {
                 let (x, _) = Timing.batch(n: n, d: d)
                 let upstream = Timing.batch(n: n, d: n, seed: 8).0
                 floor.append(f(Timing.measure {
-                    _ = Matrix.product(x, x.transposed())
+                    _ = Matrix.product(x, x, transposeB: true)
                     _ = Matrix.product(upstream, x)
                 }.median))
                 let distance = try registry.distance("lp")
@@ -51,8 +51,12 @@ struct BenchAllCommand: ParsableCommand {
             out += "| distance lp, fwd+bwd | " + distanceRow.joined(separator: " | ") + " |\n"
             for name in names {
                 let descriptor = try registry.descriptor(.loss, name)
-                let parameters = descriptor.parameters.contains { $0.defaultValue == .required }
+                var parameters = descriptor.parameters.contains { $0.defaultValue == .required }
                     ? descriptor.examples.first ?? [] : []
+                // A loss shaped by the embedding size gets this table's D.
+                if descriptor.parameter(named: "embedding-size") != nil {
+                    parameters = parameters.filter { !$0.hasPrefix("embedding-size=") } + ["embedding-size=\(d)"]
+                }
                 let loss = try registry.loss(name, parameters)
                 var cells: [String] = []
                 var previous: (n: Int, ms: Double)?
