@@ -151,7 +151,8 @@ extension Matrix {
     }
 
     /// A·Aᵀ (the Gram matrix of the rows) through BLAS `syrk`, mirrored to a full square matrix.
-    static func gram(_ a: Matrix) -> Matrix {
+    /// The caller must have called `BLAS.require()`.
+    public static func gram(_ a: Matrix) -> Matrix {
         let n = a.rows
         var c = Matrix(rows: n, columns: n)
         guard n > 0, a.columns > 0 else { return c }

@@ -53,23 +53,37 @@ public struct SNRDistance: Distance {
             anchorVariance[i] = variance
         }
         var values = PairwiseAlgebra.innerProducts(xu, yu)
-        let m = values.columns
+        let n = values.rows, m = values.columns
+        let variances = anchorVariance
         let tolerance = 1024 * Double(S.ulpOfOne)
-        for i in 0..<x.rows {
-            for j in 0..<m {
-                let meanDiff = (sy[j] - sx[i]) / dd
-                let scale = (qx[i] + qy[j]) / dd
-                var variance = scale - 2 * Double(values[i, j]) / dd - meanDiff * meanDiff
-                if variance < tolerance * scale {
-                    var sum = 0.0, sumSquares = 0.0
-                    for k in 0..<d {
-                        let diff = Double(reference[j, k]) - Double(xu[i, k])
-                        sum += diff
-                        sumSquares += diff * diff
+        values.elements.withUnsafeMutableBufferPointer { pv in
+            xu.elements.withUnsafeBufferPointer { px in
+                reference.elements.withUnsafeBufferPointer { py in
+                    let out = SendablePointer(pv.baseAddress!)
+                    let xs = SendableConstPointer(px.baseAddress!), ys = SendableConstPointer(py.baseAddress!)
+                    Parallel.forEach(n, grain: 16) { rows in
+                        for i in rows {
+                            let row = out.pointer + i * m
+                            let inverse = 1 / variances[i]
+                            for j in 0..<m {
+                                let meanDiff = (sy[j] - sx[i]) / dd
+                                let scale = (qx[i] + qy[j]) / dd
+                                var variance = scale - 2 * Double(row[j]) / dd - meanDiff * meanDiff
+                                if variance < tolerance * scale {
+                                    // Cancellation: recompute from the rows.
+                                    var sum = 0.0, sumSquares = 0.0
+                                    for k in 0..<d {
+                                        let diff = Double(ys.pointer[j * d + k]) - Double(xs.pointer[i * d + k])
+                                        sum += diff
+                                        sumSquares += diff * diff
+                                    }
+                                    variance = sumSquares / dd - (sum / dd) * (sum / dd)
+                                }
+                                row[j] = S(Swift.max(variance, 0) * inverse)
+                            }
+                        }
                     }
-                    variance = sumSquares / dd - (sum / dd) * (sum / dd)
                 }
-                values[i, j] = S(Swift.max(variance, 0) / anchorVariance[i])
             }
         }
         var result = PairwiseMatrix(values: values, isSelf: y == nil, xUsed: xu, yUsed: yu,
@@ -89,30 +103,51 @@ public struct SNRDistance: Distance {
         let n = xu.rows, m = yu.rows, d = xu.columns
         let dd = Double(d)
         let sx = rowSums(xu), sy = forward.yUsed.map(rowSums) ?? sx
+        // Row statistics in parallel (each task owns its rows); column statistics afterwards.
         var c = upstream
-        var r = [Double](repeating: 0, count: n), t = r, rowShift = r
-        var k = [Double](repeating: 0, count: m), columnShift = k
-        for i in 0..<n {
-            let inverseVariance = 1 / Double(forward.rowScalars[i])
-            for j in 0..<m {
-                let cij = Double(upstream[i, j]) * inverseVariance
-                c[i, j] = S(cij)
-                let meanDiff = (sy[j] - sx[i]) / dd
-                r[i] += cij
-                t[i] += cij * Double(forward.values[i, j])
-                rowShift[i] += cij * meanDiff
-                k[j] += cij
-                columnShift[j] += cij * meanDiff
+        let rowStats: [(r: Double, t: Double, shift: Double)] = c.elements.withUnsafeMutableBufferPointer { pc in
+            forward.values.elements.withUnsafeBufferPointer { pv in
+                let cs = SendablePointer(pc.baseAddress!), vs = SendableConstPointer(pv.baseAddress!)
+                return Parallel.map(n, grain: 16) { rows in
+                    rows.map { i -> (r: Double, t: Double, shift: Double) in
+                        let inverseVariance = 1 / Double(forward.rowScalars[i])
+                        let row = cs.pointer + i * m, value = vs.pointer + i * m
+                        var r = 0.0, t = 0.0, shift = 0.0
+                        for j in 0..<m {
+                            let cij = Double(row[j]) * inverseVariance
+                            row[j] = S(cij)
+                            r += cij
+                            t += cij * Double(value[j])
+                            shift += cij * (sy[j] - sx[i]) / dd
+                        }
+                        return (r, t, shift)
+                    }
+                }.flatMap { $0 }
             }
         }
+        let r = rowStats.map(\.r), t = rowStats.map(\.t), rowShift = rowStats.map(\.shift)
+        // K_j = Σᵢ cᵢⱼ and Σᵢ cᵢⱼ·mᵢⱼ = (s_yⱼ·K_j − Σᵢ cᵢⱼ·s_xᵢ) / D.
+        var k = [Double](repeating: 0, count: m), weighted = k
+        c.elements.withUnsafeBufferPointer { pc in
+            for i in 0..<n {
+                let row = pc.baseAddress! + i * m
+                let sxi = sx[i]
+                for j in 0..<m {
+                    let cij = Double(row[j])
+                    k[j] += cij
+                    weighted[j] += cij * sxi
+                }
+            }
+        }
+        let columnShift = (0..<m).map { j in (sy[j] * k[j] - weighted[j]) / dd }
         let scale = 2 / dd
         func xPart(_ product: Matrix<S>) -> [Double] {
             var g = [Double](repeating: 0, count: n * d)
             for i in 0..<n {
                 let mu = sx[i] / dd
                 for kk in 0..<d {
-                    let xv = Double(xu[i, kk])
-                    g[i * d + kk] = scale * (r[i] * xv - Double(product[i, kk]) + rowShift[i] - t[i] * (xv - mu))
+                    let xv = Double(xu.elements[i * d + kk])
+                    g[i * d + kk] = scale * (r[i] * xv - Double(product.elements[i * d + kk]) + rowShift[i] - t[i] * (xv - mu))
                 }
             }
             return g
@@ -121,7 +156,7 @@ public struct SNRDistance: Distance {
             var g = [Double](repeating: 0, count: m * d)
             for j in 0..<m {
                 for kk in 0..<d {
-                    g[j * d + kk] = scale * (k[j] * Double(yu[j, kk]) - Double(product[j, kk]) - columnShift[j])
+                    g[j * d + kk] = scale * (k[j] * Double(yu.elements[j * d + kk]) - Double(product.elements[j * d + kk]) - columnShift[j])
                 }
             }
             return g

@@ -11,7 +11,9 @@ public struct ContrastiveLoss: Loss, ReferenceCapable, TupleCapable {
             neg_loss = reduce over negative pairs of [m(neg-margin, d)]₊
             L = pos_loss + neg_loss, where m(x, y) = x − y for a distance, y − x for a similarity
             """,
-        discussion: "The plain (not squared) distance, no ½ factor, as PML. A simple, robust baseline; pair it with a miner for speed of learning.",
+        discussion: """
+            The plain (not squared) distance, no ½ factor, as PML. A simple, robust baseline; pair it with             a miner for speed of learning. Unlike PML, a batch whose tuples hold at most one positive and             one negative pair is computed like any other (PML's pair losses return 0 there).
+            """,
         reference: "Hadsell, Chopra, LeCun, CVPR 2006; PML ContrastiveLoss",
         parameters: [
             .double("pos-margin", 0, doc: "positive pairs are penalised beyond this distance"),
@@ -27,12 +29,16 @@ public struct ContrastiveLoss: Loss, ReferenceCapable, TupleCapable {
     public let distance: any Distance
     public let reducer: any Reducer
 
+    /// The name errors and reductions report: `snr-contrastive` reuses this loss under its own name.
+    let reportedName: String
+
     public init(_ arguments: Arguments) throws {
-        try self.init(arguments, fixedDistance: nil)
+        try self.init(arguments, fixedDistance: nil, reportedName: Self.descriptor.name)
     }
 
     /// Lets `snr-contrastive` reuse this loss with its distance fixed.
-    init(_ arguments: Arguments, fixedDistance: (any Distance)?) throws {
+    init(_ arguments: Arguments, fixedDistance: (any Distance)?, reportedName: String) throws {
+        self.reportedName = reportedName
         posMargin = try arguments.double("pos-margin")
         negMargin = try arguments.double("neg-margin")
         distance = try fixedDistance ?? arguments.distance()
@@ -42,7 +48,7 @@ public struct ContrastiveLoss: Loss, ReferenceCapable, TupleCapable {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func compute<S: SimileFloat>(_ input: LossInput<S>) throws -> LossOutput<S> {
-        let pairs = try PairIndex(input, loss: name)
+        let pairs = try PairIndex(input, loss: reportedName)
         guard pairs.hasAnyPair else { return .zero(for: input, subLosses: ["pos_loss", "neg_loss"]) }
         let matrix = try distance.forward(input.embeddings, input.reference)
         let gate = reducer.gate
@@ -74,9 +80,9 @@ public struct ContrastiveLoss: Loss, ReferenceCapable, TupleCapable {
             return (Bag(sum: Double(sumPos), count: Int(Double(countPos).rounded()), total: Int(Double(totalPos).rounded())),
                     Bag(sum: Double(sumNeg), count: Int(Double(countNeg).rounded()), total: Int(Double(totalNeg).rounded())))
         }
-        let positive = try LossAssembly.reduce(reducer, bags.map(\.0), loss: name, term: "pos_loss", kind: .pair,
+        let positive = try LossAssembly.reduce(reducer, bags.map(\.0), loss: reportedName, term: "pos_loss", kind: .pair,
                                                labels: input.labels)
-        let negative = try LossAssembly.reduce(reducer, bags.map(\.1), loss: name, term: "neg_loss", kind: .pair,
+        let negative = try LossAssembly.reduce(reducer, bags.map(\.1), loss: reportedName, term: "neg_loss", kind: .pair,
                                                labels: input.labels)
 
         // dℓ₊/dd = sign and dℓ₋/dd = −sign where the hinge is active, times the reducer's weight.

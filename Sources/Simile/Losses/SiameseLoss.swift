@@ -115,14 +115,15 @@ public struct SiameseLoss: Loss, ReferenceCapable, TupleCapable, Trainable {
         let parameters = input.parameters
 
         // Pass 1: the logit of every pair (entries without a pair stay 0 and are never read).
-        let head: Head<S>
+        let head: ConcreteHead<S>
         switch (combine, hidden) {
-        case (.absDiff, 0): head = LinearAbsDiff(w: parameters["w"]!, b: parameters["b"]!)
+        case (.absDiff, 0): head = .linear(LinearAbsDiff(w: parameters["w"]!, b: parameters["b"]!))
         case (.absDiff, _):
-            head = HiddenAbsDiff(w1: parameters["w1"]!, b1: parameters["b1"]!, w2: parameters["w2"]!, b2: parameters["b2"]!)
+            head = .hidden(HiddenAbsDiff(w1: parameters["w1"]!, b1: parameters["b1"]!, w2: parameters["w2"]!,
+                                         b2: parameters["b2"]!))
         default:
-            head = HiddenConcat(w1: parameters["w1"]!, b1: parameters["b1"]!, w2: parameters["w2"]!, b2: parameters["b2"]!,
-                                x: x, r: r)
+            head = .concat(HiddenConcat(w1: parameters["w1"]!, b1: parameters["b1"]!, w2: parameters["w2"]!,
+                                        b2: parameters["b2"]!, x: x, r: r))
         }
         let logits = head.logits(x, r, pairs)
 
@@ -181,6 +182,31 @@ private class Head<S: SimileFloat> {
     /// Gradients for the embeddings, the reference (nil when self) and the parameters, given Δ = dL/dz.
     func backward(_ delta: Matrix<S>, _ x: Matrix<S>, _ r: Matrix<S>, isSelf: Bool)
         -> (Matrix<S>, Matrix<S>?, [String: Matrix<S>]) { fatalError("abstract") }
+}
+
+/// The head in use, by its concrete (final) type: calls through the base class would be virtual,
+/// and a virtual call into a generic class runs unspecialised generic code (~100× slower here).
+private enum ConcreteHead<S: SimileFloat> {
+    case linear(LinearAbsDiff<S>)
+    case hidden(HiddenAbsDiff<S>)
+    case concat(HiddenConcat<S>)
+
+    func logits(_ x: Matrix<S>, _ r: Matrix<S>, _ pairs: PairIndex) -> Matrix<S> {
+        switch self {
+        case let .linear(head): head.logits(x, r, pairs)
+        case let .hidden(head): head.logits(x, r, pairs)
+        case let .concat(head): head.logits(x, r, pairs)
+        }
+    }
+
+    func backward(_ delta: Matrix<S>, _ x: Matrix<S>, _ r: Matrix<S>, isSelf: Bool)
+        -> (Matrix<S>, Matrix<S>?, [String: Matrix<S>]) {
+        switch self {
+        case let .linear(head): head.backward(delta, x, r, isSelf: isSelf)
+        case let .hidden(head): head.backward(delta, x, r, isSelf: isSelf)
+        case let .concat(head): head.backward(delta, x, r, isSelf: isSelf)
+        }
+    }
 }
 
 /// The sign, with 0 at 0 (the subgradient of |·| that Simile uses).

@@ -30,7 +30,8 @@ public struct SignalToNoiseRatioContrastiveLoss: Loss, ReferenceCapable, TupleCa
     public var reducer: any Reducer { contrastive.reducer }
 
     public init(_ arguments: Arguments) throws {
-        contrastive = try ContrastiveLoss(arguments, fixedDistance: SNRDistance(normalize: true))
+        contrastive = try ContrastiveLoss(arguments, fixedDistance: SNRDistance(normalize: true),
+                                          reportedName: Self.descriptor.name)
     }
 
     @_specialize(where S == Float)
