@@ -45,10 +45,10 @@ WITH_MINER = {
 }
 
 
-def timed(step, budget=2.0, max_runs=25):
+def timed(step, budget_ms=2000.0, max_runs=25):
     step()
     times = []
-    while len(times) < 3 or (sum(times) < budget and len(times) < max_runs):
+    while len(times) < 3 or (sum(times) < budget_ms and len(times) < max_runs):
         start = time.perf_counter()
         step()
         times.append((time.perf_counter() - start) * 1000)

@@ -108,6 +108,25 @@ extension Catalogue {
                 named (0 over an empty set); "1 + Σ" adds a zero logit.
                 - Each sub-loss is reduced by the loss's reducer (see reducers.md), and the sub-losses are summed. \
                 Every gradient is analytic and checked by finite differences; values are checked against PML.
+
+                Where Simile deliberately differs from PML 2.9.0 (each is pinned by a test, and the loss's notes \
+                give the detail):
+                - Class-weighted reduction weighs each anchor's own loss. PML's multi-similarity, circle and \
+                generalized-lifted-structure losses have shape (N, 1), so PML multiplies them by (N,) weights \
+                with broadcasting and returns mean(ℓ)·mean(w).
+                - angular normalises the negatives too, as the paper does; PML leaves them raw, so its value \
+                changes when the inputs are rescaled.
+                - lifted-structure with reference embeddings takes the positive end's negatives from its \
+                column of the reference matrix; PML matches a reference index against query indices.
+                - histogram places its nodes exactly (PML computes them in float32), does not crash when a \
+                cosine reaches 1, and rejects a delta that does not divide 2.
+                - tuplet-margin stays finite at cosine ±1 (PML's acos gives NaN there); ranked-list stays \
+                finite at large temperatures.
+                - A batch whose tuples hold at most one positive and one negative pair is computed like any \
+                other; PML's pair losses return 0 for it.
+                - Duplicate embeddings are at distance exactly 0 with a zero subgradient (PML's cdist gives \
+                about 2e-8 beyond 25 rows).
+                - margin's default β is 1.2, not float32(1.2).
                 """)
         case .distance:
             return markdown(.distance, registry: registry, title: "Distances", introduction: """
