@@ -27,6 +27,8 @@ public struct Matrix<Scalar: SimileFloat>: Sendable, Equatable {
 
     /// A matrix from nested rows, which must all have the same length.
     /// - Parameter name: what the rows are, for the error message (e.g. "embeddings").
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(_ nestedRows: [[Scalar]], name: String = "matrix") throws {
         let width = nestedRows.first?.count ?? 0
         for (index, row) in nestedRows.enumerated() where row.count != width {
@@ -48,14 +50,24 @@ public struct Matrix<Scalar: SimileFloat>: Sendable, Equatable {
 
     /// The rows as nested arrays (for JSON and printing).
     public var nestedRows: [[Scalar]] {
+        rowArrays()
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func rowArrays() -> [[Scalar]] {
         (0..<rows).map { Array(row($0)) }
     }
 
     /// The same values in another scalar type.
+    @_specialize(where Scalar == Float, T == Double)
+    @_specialize(where Scalar == Double, T == Float)
     public func converted<T: SimileFloat>(to type: T.Type = T.self) -> Matrix<T> {
         Matrix<T>(rows: rows, columns: columns, elements: elements.map { T($0) })
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func transposed() -> Matrix {
         var result = Matrix(rows: columns, columns: rows)
         for i in 0..<rows {
@@ -67,6 +79,8 @@ public struct Matrix<Scalar: SimileFloat>: Sendable, Equatable {
     }
 
     /// Adds `scale · other` in place; shapes must match.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func add(_ other: Matrix, scaledBy scale: Scalar = 1) {
         precondition(rows == other.rows && columns == other.columns, "shape mismatch in Matrix.add")
         elements.withUnsafeMutableBufferPointer { target in
@@ -105,6 +119,8 @@ public struct Matrix<Scalar: SimileFloat>: Sendable, Equatable {
     }
 
     /// Throws `SimileError.nonFinite` naming the first row with NaN or infinity.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func requireFinite(_ name: String) throws {
         if let bad = firstNonFinite() {
             throw SimileError.nonFinite(input: name, row: bad.row, column: bad.column, value: Double(bad.value))
@@ -119,6 +135,8 @@ public struct Matrix<Scalar: SimileFloat>: Sendable, Equatable {
 
 extension Matrix {
     /// op(A)·op(B) through BLAS `gemm`. The caller must have called `BLAS.require()`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func product(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) -> Matrix {
         let m = transposeA ? a.columns : a.rows
         let k = transposeA ? a.rows : a.columns
@@ -130,6 +148,8 @@ extension Matrix {
     }
 
     /// self += alpha·op(A)·op(B) through BLAS `gemm`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     mutating func addProduct(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false,
                              alpha: Scalar = 1) {
         let m = transposeA ? a.columns : a.rows
@@ -152,6 +172,8 @@ extension Matrix {
 
     /// A·Aᵀ (the Gram matrix of the rows) through BLAS `syrk`, mirrored to a full square matrix.
     /// The caller must have called `BLAS.require()`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func gram(_ a: Matrix) -> Matrix {
         let n = a.rows
         var c = Matrix(rows: n, columns: n)
