@@ -52,7 +52,6 @@ public struct CircleLoss: Loss, ReferenceCapable, TupleCapable {
         let matrix = try distance.forward(input.embeddings, input.reference)
         let gamma = self.gamma
         let optimumPositive = 1 + m, optimumNegative = -m, marginPositive = 1 - m, marginNegative = m
-        let gate = reducer.gate
 
         // One pass per anchor: the logits go into the gradient row, then one exp per column
         // (max-subtracted), then each row is scaled by softplus' slope over its log-sum-exp.
@@ -107,15 +106,7 @@ public struct CircleLoss: Loss, ReferenceCapable, TupleCapable {
             }
             return value
         }
-        let bags = values.map { value -> Bag in
-            var bag = Bag()
-            bag.add(value, gate: gate)
-            return bag
-        }
-        let reduction = try LossAssembly.reduce(reducer, bags, loss: name, term: "loss", kind: .element,
-                                                labels: input.labels)
-        upstream.scaleRows { reduction.weight(values[$0], group: $0) }
-        return LossAssembly.output(input, distance: distance, matrix: matrix, upstream: upstream,
-                                   terms: [("loss", reduction)])
+        return try LossAssembly.outputPerAnchor(input, distance: distance, matrix: matrix, upstream: upstream,
+                                                values: values, reducer: reducer, loss: name)
     }
 }

@@ -56,7 +56,6 @@ public struct FastAPLoss: Loss, TupleCapable {
         let weights = Self.minerWeights(input.tuples, count: n)
         let matrix = try distance.forward(input.embeddings, nil)
         let bins = self.bins, inverseDelta = Double(bins) / 4
-        let gate = reducer.gate
 
         // Per anchor: the two histograms, FastAP, and dℓ/dd (scaled by the reducer afterwards).
         var upstream = Matrix<S>(rows: n, columns: n)
@@ -125,15 +124,7 @@ public struct FastAPLoss: Loss, TupleCapable {
             }
             return weights[row.anchor] * (1 - fastAP)
         }
-        let bags = values.map { value -> Bag in
-            var bag = Bag()
-            if let value { bag.add(value, gate: gate) }
-            return bag
-        }
-        let reduction = try LossAssembly.reduce(reducer, bags, loss: name, term: "loss", kind: .element,
-                                                labels: input.labels)
-        upstream.scaleRows { a in values[a].map { reduction.weight($0, group: a) } ?? 0 }
-        return LossAssembly.output(input, distance: distance, matrix: matrix, upstream: upstream,
-                                   terms: [("loss", reduction)])
+        return try LossAssembly.outputPerAnchor(input, distance: distance, matrix: matrix, upstream: upstream,
+                                                values: values, reducer: reducer, loss: name)
     }
 }

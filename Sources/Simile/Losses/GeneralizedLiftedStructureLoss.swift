@@ -51,7 +51,6 @@ public struct GeneralizedLiftedStructureLoss: Loss, ReferenceCapable, TupleCapab
         guard pairs.hasAnyPair else { return .zero(for: input, subLosses: ["loss"]) }
         let matrix = try distance.forward(input.embeddings, input.reference)
         let sign = distance.sign, posMargin = self.posMargin, negMargin = self.negMargin
-        let gate = reducer.gate
 
         // One pass: each anchor's value and its unscaled gradient row (scaled by the reducer afterwards).
         var upstream = Matrix<S>(rows: matrix.rows, columns: matrix.columns)
@@ -92,15 +91,7 @@ public struct GeneralizedLiftedStructureLoss: Loss, ReferenceCapable, TupleCapab
             }
             return value
         }
-        let bags = values.map { value -> Bag in
-            var bag = Bag()
-            bag.add(value, gate: gate)
-            return bag
-        }
-        let reduction = try LossAssembly.reduce(reducer, bags, loss: name, term: "loss", kind: .element,
-                                                labels: input.labels)
-        upstream.scaleRows { reduction.weight(values[$0], group: $0) }
-        return LossAssembly.output(input, distance: distance, matrix: matrix, upstream: upstream,
-                                   terms: [("loss", reduction)])
+        return try LossAssembly.outputPerAnchor(input, distance: distance, matrix: matrix, upstream: upstream,
+                                                values: values, reducer: reducer, loss: name)
     }
 }

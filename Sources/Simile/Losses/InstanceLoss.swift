@@ -52,7 +52,6 @@ public struct InstanceLoss: Loss {
         let matrix = try cosine.forward(input.embeddings, nil)
         let n = matrix.rows
         let gamma = self.gamma
-        let gate = reducer.gate
 
         // One pass: each sample's value, and its unscaled gradient row γ·(softmax − onehot).
         var upstream = Matrix<S>(rows: n, columns: n)
@@ -78,15 +77,7 @@ public struct InstanceLoss: Loss {
                 return chunks.flatMap { $0 }
             }
         }
-        let bags = values.map { value -> Bag in
-            var bag = Bag()
-            bag.add(value, gate: gate)
-            return bag
-        }
-        let reduction = try LossAssembly.reduce(reducer, bags, loss: name, term: "loss", kind: .element,
-                                                labels: input.labels)
-        upstream.scaleRows { reduction.weight(values[$0], group: $0) }
-        return LossAssembly.output(input, distance: cosine, matrix: matrix, upstream: upstream,
-                                   terms: [("loss", reduction)])
+        return try LossAssembly.outputPerAnchor(input, distance: cosine, matrix: matrix, upstream: upstream,
+                                                values: values, reducer: reducer, loss: name)
     }
 }

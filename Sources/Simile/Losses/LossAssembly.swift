@@ -8,6 +8,25 @@ enum LossAssembly {
                                                   divisor: divisor))
     }
 
+    /// The end of a loss with one element per anchor (`nil`: the anchor has none) whose gradient
+    /// rows hold dℓₐ/dM unscaled: reduce the elements, scale row a by its element's weight (times
+    /// `rowFactor`), and backpropagate through the distance.
+    static func outputPerAnchor<S: SimileFloat>(
+        _ input: LossInput<S>, distance: any Distance, matrix: PairwiseMatrix<S>, upstream: Matrix<S>,
+        values: [Double?], reducer: any Reducer, loss: String, rowFactor: Double = 1
+    ) throws -> LossOutput<S> {
+        let gate = reducer.gate
+        let bags = values.map { value -> Bag in
+            var bag = Bag()
+            if let value { bag.add(value, gate: gate) }
+            return bag
+        }
+        let reduction = try reduce(reducer, bags, loss: loss, term: "loss", kind: .element, labels: input.labels)
+        var upstream = upstream
+        upstream.scaleRows { a in values[a].map { reduction.weight($0, group: a) * rowFactor } ?? 0 }
+        return output(input, distance: distance, matrix: matrix, upstream: upstream, terms: [("loss", reduction)])
+    }
+
     /// Turns dL/dM into the output: gradients through the distance, sub-losses summed, stats.
     static func output<S: SimileFloat>(
         _ input: LossInput<S>, distance: any Distance, matrix: PairwiseMatrix<S>, upstream: Matrix<S>,

@@ -47,7 +47,6 @@ public struct MultiSimilarityLoss: Loss, ReferenceCapable, TupleCapable {
         guard pairs.hasAnyPair else { return .zero(for: input, subLosses: ["loss"]) }
         let matrix = try distance.forward(input.embeddings, input.reference)
         let distance = self.distance, alpha = self.alpha, beta = self.beta, base = self.base
-        let gate = reducer.gate
         let sign = distance.sign
 
         // One pass: each anchor's value, and its gradient row (scaled by the reducer afterwards).
@@ -73,15 +72,7 @@ public struct MultiSimilarityLoss: Loss, ReferenceCapable, TupleCapable {
             for j in 0..<row.count { out[j] *= row.positives[j] > 0 ? scalePos : scaleNeg }
             return (Double.log(sumPos) + maxPos) / alpha + (Double.log(sumNeg) + maxNeg) / beta
         }
-        let bags = values.map { value -> Bag in
-            var bag = Bag()
-            bag.add(value, gate: gate)
-            return bag
-        }
-        let reduction = try LossAssembly.reduce(reducer, bags, loss: name, term: "loss", kind: .element,
-                                                labels: input.labels)
-        upstream.scaleRows { reduction.weight(values[$0], group: $0) }
-        return LossAssembly.output(input, distance: distance, matrix: matrix, upstream: upstream,
-                                   terms: [("loss", reduction)])
+        return try LossAssembly.outputPerAnchor(input, distance: distance, matrix: matrix, upstream: upstream,
+                                                values: values, reducer: reducer, loss: name)
     }
 }

@@ -102,7 +102,6 @@ public struct RankedListLoss: Loss {
         let n = matrix.rows
         let alpha = self.alpha, margin = self.margin, tp = self.tp, tn = self.tn, imbalance = self.imbalance
         let floor = 1e-5 * Double(n)
-        let gate = reducer.gate
 
         // One pass: each anchor's value, and its unscaled gradient row.
         var upstream = Matrix<S>(rows: n, columns: n)
@@ -139,15 +138,7 @@ public struct RankedListLoss: Loss {
                 return chunks.flatMap { $0 }
             }
         }
-        let bags = values.map { value -> Bag in
-            var bag = Bag()
-            bag.add(value, gate: gate)
-            return bag
-        }
-        let reduction = try LossAssembly.reduce(reducer, bags, loss: name, term: "loss", kind: .element,
-                                                labels: input.labels)
-        upstream.scaleRows { reduction.weight(values[$0], group: $0) }
-        return LossAssembly.output(input, distance: distance, matrix: matrix, upstream: upstream,
-                                   terms: [("loss", reduction)])
+        return try LossAssembly.outputPerAnchor(input, distance: distance, matrix: matrix, upstream: upstream,
+                                                values: values, reducer: reducer, loss: name)
     }
 }

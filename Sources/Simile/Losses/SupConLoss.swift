@@ -48,7 +48,6 @@ public struct SupConLoss: Loss, ReferenceCapable, TupleCapable {
         }
         let matrix = try distance.forward(input.embeddings, input.reference)
         let scale = -distance.sign / temperature  // x = scale · M
-        let gate = reducer.gate
 
         // One pass: each anchor's value and its unscaled gradient dℓ/dx (softmax − positive mask / |P|).
         var upstream = Matrix<S>(rows: matrix.rows, columns: matrix.columns)
@@ -82,15 +81,7 @@ public struct SupConLoss: Loss, ReferenceCapable, TupleCapable {
             }
             return lse - sumPositive / count
         }
-        let bags = values.map { value -> Bag in
-            var bag = Bag()
-            bag.add(value, gate: gate)
-            return bag
-        }
-        let reduction = try LossAssembly.reduce(reducer, bags, loss: name, term: "loss", kind: .element,
-                                                labels: input.labels)
-        upstream.scaleRows { reduction.weight(values[$0], group: $0) * scale }
-        return LossAssembly.output(input, distance: distance, matrix: matrix, upstream: upstream,
-                                   terms: [("loss", reduction)])
+        return try LossAssembly.outputPerAnchor(input, distance: distance, matrix: matrix, upstream: upstream,
+                                                values: values, reducer: reducer, loss: name, rowFactor: scale)
     }
 }
