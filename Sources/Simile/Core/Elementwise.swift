@@ -29,6 +29,12 @@ public enum Elementwise {
         return x < -87.33654 ? 0 : result
     }
 
+    /// log(1 + eˣ) without overflow for large x or loss of precision for very negative x.
+    @inline(__always)
+    public static func softplus(_ x: Double) -> Double {
+        x > 0 ? x + Double.log(onePlus: Double.exp(-x)) : Double.log(onePlus: Double.exp(x))
+    }
+
     /// output[i] = exp(input[i]); input and output may be the same buffer.
     public static func exp(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
         simile_exp_f32(input, output, count)

@@ -95,7 +95,7 @@ public struct CircleLoss: Loss, ReferenceCapable, TupleCapable {
             S.exp(out, out, count: row.count)
             let (sumPos, sumNeg) = Elementwise.maskedSums(out, row.positives, row.negatives, count: row.count)
             let x = maxPos + Double.log(sumPos) + maxNeg + Double.log(sumNeg)
-            let value = x > 0 ? x + Double.log(onePlus: Double.exp(-x)) : Double.log(onePlus: Double.exp(x))
+            let value = Elementwise.softplus(x)
             let slope = 1 / (1 + Double.exp(-x))
             // dℓ/dsₐⱼ = slope · softmaxⱼ · (−γαₚ) for positives, slope · softmaxⱼ · γαₙ for negatives.
             let scalePos = -gamma * slope / sumPos, scaleNeg = gamma * slope / sumNeg

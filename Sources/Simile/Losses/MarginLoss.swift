@@ -59,10 +59,7 @@ public struct MarginLoss: Loss, ReferenceCapable, TupleCapable, Trainable {
         beta = try arguments.double("beta")
         learnBeta = try arguments.bool("learn-beta")
         numClasses = try arguments.optionalInt("num-classes")
-        switch try arguments.intOrChoice("triplets-per-anchor") {
-        case let .int(count): selection = .sampled(count: count, seed: UInt64(try arguments.int("seed")))
-        case .choice: selection = .all
-        }
+        selection = try TripletIndex.Selection(arguments)
         distance = try arguments.distance()
         reducer = try arguments.reducer()
     }

@@ -92,9 +92,6 @@ public struct SiameseLoss: Loss, ReferenceCapable, TupleCapable, Trainable {
     }
 
     @inline(__always)
-    static func softplus(_ x: Double) -> Double { Swift.max(x, 0) + Double.log(onePlus: Double.exp(-Swift.abs(x))) }
-
-    @inline(__always)
     static func sigmoid(_ x: Double) -> Double {
         if x >= 0 { return 1 / (1 + Double.exp(-x)) }
         let e = Double.exp(x)
@@ -134,10 +131,10 @@ public struct SiameseLoss: Loss, ReferenceCapable, TupleCapable, Trainable {
             for j in 0..<row.count {
                 let z = Double(row.values[j])
                 if row.positives[j] > 0 {
-                    positive.add(SiameseLoss.softplus(-z), gate: gate, multiplicity: Int(row.positives[j]))
+                    positive.add(Elementwise.softplus(-z), gate: gate, multiplicity: Int(row.positives[j]))
                 }
                 if row.negatives[j] > 0 {
-                    negative.add(SiameseLoss.softplus(z), gate: gate, multiplicity: Int(row.negatives[j]))
+                    negative.add(Elementwise.softplus(z), gate: gate, multiplicity: Int(row.negatives[j]))
                 }
             }
             return (positive, negative)
@@ -155,11 +152,11 @@ public struct SiameseLoss: Loss, ReferenceCapable, TupleCapable, Trainable {
                 let z = Double(row.values[j])
                 var g = 0.0
                 if row.positives[j] > 0 {
-                    g += positive.weight(SiameseLoss.softplus(-z), group: a) * Double(row.positives[j])
+                    g += positive.weight(Elementwise.softplus(-z), group: a) * Double(row.positives[j])
                         * (SiameseLoss.sigmoid(z) - 1)
                 }
                 if row.negatives[j] > 0 {
-                    g += negative.weight(SiameseLoss.softplus(z), group: a) * Double(row.negatives[j])
+                    g += negative.weight(Elementwise.softplus(z), group: a) * Double(row.negatives[j])
                         * SiameseLoss.sigmoid(z)
                 }
                 out[j] = S(g)

@@ -19,6 +19,14 @@ struct TripletIndex: Sendable {
         case all
         /// `count` random triplets per anchor (PML's `triplets_per_anchor=int`), seeded.
         case sampled(count: Int, seed: UInt64)
+
+        /// From a loss's `triplets-per-anchor` and `seed` parameters.
+        init(_ arguments: Arguments) throws {
+            switch try arguments.intOrChoice("triplets-per-anchor") {
+            case let .int(count): self = .sampled(count: count, seed: UInt64(try arguments.int("seed")))
+            case .choice: self = .all
+            }
+        }
     }
 
     init<S: SimileFloat>(_ input: LossInput<S>, loss: String, selection: Selection) throws {

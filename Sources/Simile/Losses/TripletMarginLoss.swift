@@ -39,10 +39,7 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
         margin = try arguments.double("margin")
         swap = try arguments.bool("swap")
         smooth = try arguments.bool("smooth-loss")
-        switch try arguments.intOrChoice("triplets-per-anchor") {
-        case let .int(count): selection = .sampled(count: count, seed: UInt64(try arguments.int("seed")))
-        case .choice: selection = .all
-        }
+        selection = try TripletIndex.Selection(arguments)
         distance = try arguments.distance()
         reducer = try arguments.reducer()
     }
@@ -51,7 +48,7 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
     @inline(__always)
     static func element(_ v: Double, smooth: Bool) -> (value: Double, slope: Double) {
         if smooth {
-            let value = v > 0 ? v + Double.log(onePlus: Double.exp(-v)) : Double.log(onePlus: Double.exp(v))
+            let value = Elementwise.softplus(v)
             return (value, 1 / (1 + Double.exp(-v)))
         }
         return v > 0 ? (v, 1) : (0, 0)

@@ -92,7 +92,7 @@ public struct TupletMarginLoss: Loss, ReferenceCapable, TupleCapable {
                 let sine = ((1 - s) * (1 + s)).squareRoot()
                 let c = s * cosMargin + sine * sinMargin
                 let z = logSum - scale * c
-                let value = z > 0 ? z + Double.log(onePlus: Double.exp(-z)) : Double.log(onePlus: Double.exp(z))
+                let value = Elementwise.softplus(z)
                 let multiplicity = Int(row.positives[j])
                 bag.add(value, gate: gate, multiplicity: multiplicity)
                 guard gate.includes(value) else { continue }
