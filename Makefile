@@ -46,9 +46,8 @@ bench: release
 
 # Regenerates the component catalogues from the descriptors.
 docs: build
-	$(SWIFT) run simile docs losses --output docs/losses.md
-	$(SWIFT) run simile docs distances --output docs/distances.md
-	$(SWIFT) run simile docs reducers --output docs/reducers.md
+	for kind in losses miners samplers regularizers distances reducers; do \
+	  $(SWIFT) run simile docs $$kind --output docs/$$kind.md || exit 1; done
 
 clean:
 	rm -rf .build

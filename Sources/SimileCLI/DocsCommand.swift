@@ -6,7 +6,7 @@ struct DocsCommand: ParsableCommand {
         commandName: "docs",
         abstract: "Print the generated component catalogue in Markdown (docs/losses.md is this output).")
 
-    @Argument(help: "losses, distances or reducers.")
+    @Argument(help: "losses, miners, samplers, regularizers, distances or reducers.")
     var kind: String = "losses"
 
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
@@ -14,7 +14,7 @@ struct DocsCommand: ParsableCommand {
 
     func run() throws {
         guard let parsed = ComponentKind(word: kind) else {
-            throw SimileError.invalidInput("unknown kind '\(kind)'; use losses, distances or reducers")
+            throw SimileError.invalidInput("unknown kind '\(kind)'; use one of \(ComponentKind.allCases.map(\.plural).joined(separator: ", "))")
         }
         try Console.write(Catalogue.document(parsed), to: output)
     }

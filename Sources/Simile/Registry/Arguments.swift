@@ -81,6 +81,37 @@ public struct Arguments: Sendable {
         }
     }
 
+    public func string(_ name: String) throws -> String {
+        guard let value = try optionalString(name) else { throw unset(name) }
+        return value
+    }
+
+    public func optionalString(_ name: String) throws -> String? {
+        switch try value(name) {
+        case nil: return nil
+        case let .string(value)?: return value
+        default: throw misread(name, as: "string")
+        }
+    }
+
+    /// A list-of-words parameter; an unset one reads as empty.
+    public func strings(_ name: String) throws -> [String] {
+        switch try value(name) {
+        case nil: return []
+        case let .strings(values)?: return values
+        default: throw misread(name, as: "list of strings")
+        }
+    }
+
+    /// The nested component specs of a list-of-components parameter; an unset one reads as empty.
+    public func componentSpecs(_ name: String) throws -> [ComponentSpec] {
+        switch try value(name) {
+        case nil: return []
+        case let .components(specs)?: return specs
+        default: throw misread(name, as: "list of components")
+        }
+    }
+
     /// The nested component spec of a component parameter.
     public func componentSpec(_ name: String) throws -> ComponentSpec {
         guard case let .component(spec)? = try value(name) else { throw misread(name, as: "component") }
@@ -95,6 +126,26 @@ public struct Arguments: Sendable {
     /// Builds the reducer named by a parameter (default name `reducer`).
     public func reducer(_ name: String = "reducer") throws -> any Reducer {
         try registry.reducer(componentSpec(name))
+    }
+
+    /// Builds the loss named by a component parameter.
+    public func loss(_ name: String) throws -> any Loss {
+        try registry.loss(componentSpec(name))
+    }
+
+    /// Builds the miner named by a component parameter.
+    public func miner(_ name: String) throws -> any Miner {
+        try registry.miner(componentSpec(name))
+    }
+
+    /// Builds the miners named by a list-of-components parameter, in order.
+    public func miners(_ name: String) throws -> [any Miner] {
+        try componentSpecs(name).map { try registry.miner($0) }
+    }
+
+    /// Builds the regularizer named by a component parameter.
+    public func regularizer(_ name: String) throws -> any Regularizer {
+        try registry.regularizer(componentSpec(name))
     }
 
     /// Every parameter with its value, in declaration order, as `name(key=value, ...)`.
@@ -137,6 +188,8 @@ extension ParameterValue {
         switch self {
         case let .doubles(values): return .list(values.map { .word(ParameterValue.format($0)) })
         case let .component(spec): return spec.arguments.isEmpty ? .word(spec.name) : .call(spec)
+        case let .components(specs): return .list(specs.map { $0.arguments.isEmpty ? .word($0.name) : .call($0) })
+        case let .strings(words): return .list(words.map { .word($0) })
         default: return .word(description)
         }
     }
@@ -232,6 +285,31 @@ enum ArgumentResolver {
             value = .component(spec)
         case (.component(let kind), .list):
             throw invalid("a \(kind.singular) name, e.g. name or name(key=value)")
+        case (.components(let kind), .list(let items)):
+            var specs: [ComponentSpec] = []
+            for item in items {
+                switch item {
+                case let .word(word): specs.append(ComponentSpec(name: word))
+                case let .call(spec): specs.append(spec)
+                case .list: throw invalid("a list of \(kind.plural), e.g. [name, name(key=value)]")
+                }
+            }
+            value = .components(specs)
+        case (.components, .word(let word)):
+            value = .components([ComponentSpec(name: word)])
+        case (.components, .call(let spec)):
+            value = .components([spec])
+        case (.string, .word(let word)):
+            value = .string(word)
+        case (.strings, .list(let items)):
+            var words: [String] = []
+            for item in items {
+                guard case let .word(word) = item else { throw invalid("a list of words, e.g. [sex, qt-bucket]") }
+                words.append(word)
+            }
+            value = .strings(words)
+        case (.strings, .word(let word)):
+            value = .strings([word])
         default:
             throw invalid(spec.type.description == "double" ? "a number" : "of type \(spec.type)")
         }
@@ -253,7 +331,8 @@ enum ArgumentResolver {
             if let range = spec.range, let bad = numbers.first(where: { !range.contains($0) }) {
                 return "\(range.description) (got \(ParameterValue.format(bad)))"
             }
-        case (.bool, .bool), (.component, .component): break
+        case (.bool, .bool), (.component, .component), (.components, .components), (.string, .string),
+             (.strings, .strings): break
         case (.choice(let words), .choice(let word)), (.intOrChoice(let words), .choice(let word)):
             if !words.contains(word) { return "one of \(words.joined(separator: ", "))" }
         default:

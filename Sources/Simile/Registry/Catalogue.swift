@@ -139,8 +139,25 @@ extension Catalogue {
                 How a sub-loss's per-element values (one per pair, triplet or sample) become one number. Elements \
                 are grouped by their anchor, which is what per-anchor and class-weighted reduction use.
                 """)
-        default:
-            return markdown(kind, registry: registry, title: kind.plural.capitalized, introduction: "")
+        case .miner:
+            return markdown(.miner, registry: registry, title: "Miners", introduction: """
+                How the pairs and triplets that a loss learns from are chosen. A miner reads the batch (and a \
+                reference batch such as a cross-batch memory) and returns pairs (a, p) and (a, n) or triplets \
+                (a, p, n), which `loss(..., tuples:)` takes. `simile compute miner NAME --input batch.json` prints \
+                them. PML's miners keep PML's names, parameters and defaults.
+                """)
+        case .sampler:
+            return markdown(.sampler, registry: registry, title: "Batch samplers", introduction: """
+                How the rows of a data set become the batches of an epoch. Every sampler is deterministic in its \
+                seed and the epoch number, and says what one epoch covers. `simile sample NAME --data FILE.csv \
+                --label COLUMN` prints the batches it draws.
+                """)
+        case .regularizer:
+            return markdown(.regularizer, registry: registry, title: "Regularizers", introduction: """
+                Penalties added to a loss as loss + weight × regularizer. Each applies either to the batch's \
+                embeddings or to a loss's parameter matrix (proxies, class weights, centers), and returns its \
+                value and gradient like a loss.
+                """)
         }
     }
 }

@@ -11,6 +11,12 @@ public enum ParameterType: Sendable, Equatable, CustomStringConvertible {
     case doubles
     /// A component of the given kind, written `name` or `name(key=value, ...)`.
     case component(ComponentKind)
+    /// A list of components of the given kind, written `[name, name(key=value), ...]` (e.g. a chain of miners).
+    case components(ComponentKind)
+    /// A free word, e.g. a data column's name.
+    case string
+    /// A list of free words, written `[sex, qt-bucket]`.
+    case strings
 
     public var description: String {
         switch self {
@@ -21,6 +27,9 @@ public enum ParameterType: Sendable, Equatable, CustomStringConvertible {
         case let .intOrChoice(words): (["int"] + words).joined(separator: "|")
         case .doubles: "[double]"
         case let .component(kind): kind.singular
+        case let .components(kind): "[\(kind.singular)]"
+        case .string: "string"
+        case .strings: "[string]"
         }
     }
 }
@@ -66,6 +75,12 @@ public struct ParameterSpec: Sendable, Equatable {
 
     public static func bool(_ name: String, _ value: Bool, doc: String) -> ParameterSpec {
         ParameterSpec(name, .bool, default: .value(.bool(value)), doc: doc)
+    }
+
+    /// A free-text parameter (a column name); nil makes it optional and unset by default, meaning `unsetMeaning`.
+    public static func string(_ name: String, _ value: String?, unsetMeaning: String = "none", doc: String)
+        -> ParameterSpec {
+        ParameterSpec(name, .string, default: value.map { .value(.string($0)) } ?? .unset(unsetMeaning), doc: doc)
     }
 
     /// A distance parameter with the given default (e.g. `"cosine"`, `"lp(power=2)"`).

@@ -8,6 +8,12 @@ public indirect enum ParameterValue: Sendable, Equatable, CustomStringConvertibl
     case doubles([Double])
     /// A nested component, e.g. `lp(power=2)` for `distance`.
     case component(ComponentSpec)
+    /// A list of nested components, e.g. `[batch-all, triplet-margin(type-of-triplets=hard)]`.
+    case components([ComponentSpec])
+    /// A free word (a column name).
+    case string(String)
+    /// A list of free words.
+    case strings([String])
 
     /// The value in the text form that `ComponentSpec` parses back.
     public var description: String {
@@ -18,6 +24,9 @@ public indirect enum ParameterValue: Sendable, Equatable, CustomStringConvertibl
         case let .choice(value): return value
         case let .doubles(values): return "[" + values.map(ParameterValue.format).joined(separator: ", ") + "]"
         case let .component(spec): return spec.description
+        case let .components(specs): return "[" + specs.map(\.description).joined(separator: ", ") + "]"
+        case let .string(word): return word
+        case let .strings(words): return "[" + words.joined(separator: ", ") + "]"
         }
     }
 

@@ -6,6 +6,9 @@ extension Registry {
             for distance in builtinDistances { try registry.register(distance) }
             for reducer in builtinReducers { try registry.register(reducer) }
             for loss in builtinLosses { try registry.register(loss) }
+            for regularizer in builtinRegularizers { try registry.register(regularizer) }
+            for miner in builtinMiners { try registry.register(miner) }
+            for sampler in builtinSamplers { try registry.register(sampler) }
         } catch {
             preconditionFailure("a built-in component is declared wrongly: \(error)")
         }
@@ -48,7 +51,26 @@ extension Registry {
         SiameseLoss.self,
     ]
 
+    /// One per line.
+    static let builtinRegularizers: [any Regularizer.Type] = [
+    ]
+
+    /// One per line.
+    static let builtinMiners: [any Miner.Type] = [
+    ]
+
+    /// One per line.
+    static let builtinSamplers: [any BatchSampler.Type] = [
+    ]
+
     mutating func register(_ type: any Distance.Type) throws { try register(type.descriptor, factory: .distance { try type.init($0) }) }
     mutating func register(_ type: any Reducer.Type) throws { try register(type.descriptor, factory: .reducer { try type.init($0) }) }
     mutating func register(_ type: any Loss.Type) throws { try register(type.descriptor, factory: .loss { try type.init($0) }) }
+    mutating func register(_ type: any Miner.Type) throws { try register(type.descriptor, factory: .miner { try type.init($0) }) }
+    mutating func register(_ type: any BatchSampler.Type) throws {
+        try register(type.descriptor, factory: .sampler { try type.init($0) })
+    }
+    mutating func register(_ type: any Regularizer.Type) throws {
+        try register(type.descriptor, factory: .regularizer { try type.init($0) })
+    }
 }

@@ -9,12 +9,18 @@ public struct Registry: Sendable {
         case loss(@Sendable (Arguments) throws -> any Loss)
         case distance(@Sendable (Arguments) throws -> any Distance)
         case reducer(@Sendable (Arguments) throws -> any Reducer)
+        case miner(@Sendable (Arguments) throws -> any Miner)
+        case sampler(@Sendable (Arguments) throws -> any BatchSampler)
+        case regularizer(@Sendable (Arguments) throws -> any Regularizer)
 
         var kind: ComponentKind {
             switch self {
             case .loss: .loss
             case .distance: .distance
             case .reducer: .reducer
+            case .miner: .miner
+            case .sampler: .sampler
+            case .regularizer: .regularizer
             }
         }
     }
@@ -42,6 +48,18 @@ public struct Registry: Sendable {
 
     public mutating func register<C: Reducer>(_ type: C.Type) throws {
         try register(C.descriptor, factory: .reducer { try C($0) })
+    }
+
+    public mutating func register<C: Miner>(_ type: C.Type) throws {
+        try register(C.descriptor, factory: .miner { try C($0) })
+    }
+
+    public mutating func register<C: BatchSampler>(_ type: C.Type) throws {
+        try register(C.descriptor, factory: .sampler { try C($0) })
+    }
+
+    public mutating func register<C: Regularizer>(_ type: C.Type) throws {
+        try register(C.descriptor, factory: .regularizer { try C($0) })
     }
 
     /// Registers a descriptor with an explicit factory (the route plugins take).
@@ -83,6 +101,24 @@ public struct Registry: Sendable {
         return try make(arguments)
     }
 
+    public func miner(_ spec: ComponentSpec) throws -> any Miner {
+        let (entry, arguments) = try prepare(.miner, spec)
+        guard case let .miner(make) = entry.factory else { throw kindMismatch(spec, .miner) }
+        return try make(arguments)
+    }
+
+    public func sampler(_ spec: ComponentSpec) throws -> any BatchSampler {
+        let (entry, arguments) = try prepare(.sampler, spec)
+        guard case let .sampler(make) = entry.factory else { throw kindMismatch(spec, .sampler) }
+        return try make(arguments)
+    }
+
+    public func regularizer(_ spec: ComponentSpec) throws -> any Regularizer {
+        let (entry, arguments) = try prepare(.regularizer, spec)
+        guard case let .regularizer(make) = entry.factory else { throw kindMismatch(spec, .regularizer) }
+        return try make(arguments)
+    }
+
     /// A loss from text: `"contrastive"` or `"contrastive(pos-margin=0.1, distance=lp(power=2))"`.
     public func loss(_ text: String) throws -> any Loss { try loss(ComponentSpec(text)) }
 
@@ -93,6 +129,14 @@ public struct Registry: Sendable {
 
     public func distance(_ text: String) throws -> any Distance { try distance(ComponentSpec(text)) }
     public func reducer(_ text: String) throws -> any Reducer { try reducer(ComponentSpec(text)) }
+    public func miner(_ text: String) throws -> any Miner { try miner(ComponentSpec(text)) }
+    public func sampler(_ text: String) throws -> any BatchSampler { try sampler(ComponentSpec(text)) }
+    public func regularizer(_ text: String) throws -> any Regularizer { try regularizer(ComponentSpec(text)) }
+
+    /// A component of any kind from a name and command-line words such as `["pos-margin=0.1"]`.
+    public func spec(_ name: String, _ commandLine: [String]) throws -> ComponentSpec {
+        ComponentSpec(name: name, arguments: try ComponentSpec.arguments(fromCommandLine: commandLine))
+    }
 
     /// The checked arguments a spec would construct with (all parameters, defaults filled in).
     public func arguments(_ kind: ComponentKind, _ spec: ComponentSpec) throws -> Arguments {

@@ -1,0 +1,41 @@
+/// Groups the rows of a data set into the batches of one epoch.
+///
+/// A sampler is a pure function of its parameters (including `seed`), the data and the epoch
+/// number, so that a run resumed from a checkpoint draws exactly the batches it would have drawn.
+/// Each sampler documents its epoch semantics; the default is that every row is visited once per
+/// epoch.
+public protocol BatchSampler: Component {
+    /// The batches of `epoch` (1-based), as row indices into `data`.
+    func batches(_ data: SamplerData, epoch: Int) throws -> [[Int]]
+}
+
+/// What a sampler may read about the rows of a data set.
+public struct SamplerData: Sendable {
+    /// One class label per row (the identity, e.g. the patient).
+    public let labels: [Int]
+    /// Metadata columns by name: categorical text (sex, a QT bucket), numbers (an exam date in
+    /// days), or flags (InRange).
+    public let metadata: [String: MetadataColumn]
+
+    public init(labels: [Int], metadata: [String: MetadataColumn] = [:]) {
+        self.labels = labels
+        self.metadata = metadata
+    }
+
+    public var count: Int { labels.count }
+}
+
+/// One metadata column, with one value per row; nil marks a missing value.
+public enum MetadataColumn: Sendable, Equatable {
+    case categorical([String?])
+    case numeric([Double?])
+    case flags([Bool?])
+
+    public var count: Int {
+        switch self {
+        case let .categorical(values): values.count
+        case let .numeric(values): values.count
+        case let .flags(values): values.count
+        }
+    }
+}
