@@ -21,7 +21,7 @@ struct ParameterTypesTests {
             by = try arguments.strings("by")
             chain = try arguments.componentSpecs("chain").map { try arguments.registry.distance($0) }
         }
-        func batches(_ data: SamplerData, epoch: Int) throws -> [[Int]] { [Array(0..<data.count)] }
+        func batches(_ data: SamplerData, epoch: Int) throws -> [SampledBatch] { [SampledBatch(rows: Array(0..<data.count))] }
     }
 
     @Test func wordsListsAndComponentListsParseAndPrintBack() throws {

@@ -6,7 +6,22 @@
 /// epoch.
 public protocol BatchSampler: Component {
     /// The batches of `epoch` (1-based), as row indices into `data`.
-    func batches(_ data: SamplerData, epoch: Int) throws -> [[Int]]
+    func batches(_ data: SamplerData, epoch: Int) throws -> [SampledBatch]
+}
+
+/// One batch: rows of the data set, and how far each row may serve as a negative.
+public struct SampledBatch: Sendable, Equatable, Codable {
+    /// Row indices into the data set, in batch order.
+    public var rows: [Int]
+    /// Per row (aligned with `rows`), 1 if it may be a negative and 0 if it must not (a sample
+    /// flagged as poor quality); nil means every row may. A trainer drops the pairs and triplets
+    /// whose negative has weight 0.
+    public var negativeWeights: [Double]?
+
+    public init(rows: [Int], negativeWeights: [Double]? = nil) {
+        self.rows = rows
+        self.negativeWeights = negativeWeights
+    }
 }
 
 /// What a sampler may read about the rows of a data set.
