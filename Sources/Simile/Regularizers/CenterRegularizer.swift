@@ -4,7 +4,7 @@ import RealModule
 /// class, which makes classes compact. The centers are the regularizer's trainable parameter.
 public struct CenterRegularizer: TrainableRegularizer {
     public static let target = RegularizerTarget.embeddings
-    /// Wen et al.'s λ range is 1e-4 to 1e-1; the recommended ECG pipeline uses 1e-3.
+    /// The recommended ECG pipeline's λ (Wen et al. use 0.003 for faces).
     public static let defaultWeight = 1e-3
 
     public static let descriptor = ComponentDescriptor(
@@ -16,8 +16,8 @@ public struct CenterRegularizer: TrainableRegularizer {
             ∂R/∂xᵢ = (xᵢ − c_{yᵢ})/N,  ∂R/∂c_c = −(1/N) Σ_{i: yᵢ = c} (xᵢ − c_c)   (mean reducer)
             """,
         discussion: """
-            Composed as loss + λ·R (RegularizedLoss); λ = 1e-3 is the default weight there (Wen et al. use \
-            λ between 1e-4 and 1e-1; the recommended ECG pipeline uses 1e-3). The term is averaged over the \
+            Composed as loss + λ·R (RegularizedLoss); λ = 1e-3 is the default weight there (the recommended ECG \
+            pipeline's; Wen et al. use 0.003 for faces). The term is averaged over the \
             batch, as in Wen et al.'s Caffe layer (the paper writes a sum). It needs integer class labels in \
             0..<num-classes and embeddings of width embedding-size; a label outside that range is an error. \
             It acts on the embeddings as given, without normalising them. \
@@ -30,7 +30,7 @@ public struct CenterRegularizer: TrainableRegularizer {
             m, so Wen's α corresponds to m = α·N / (η·λ·(1 + n_j)), about α·P/(η·λ) for P classes per batch \
             (α = 0.5, P = 8, η = 0.01, λ = 1e-3: m ≈ 4·10⁵). Adam-style optimizers rescale each gradient, so \
             there a step is about η·m whatever λ is: m = 1 (the default) moves the centers as fast as the \
-            weights; raise it (10 to 100) if the centers lag. m = 0 freezes them.
+            weights; raise it if the centers lag behind the embeddings. m = 0 freezes them.
             """,
         reference: "Wen et al., A Discriminative Feature Learning Approach for Deep Face Recognition, ECCV 2016",
         parameters: [

@@ -16,10 +16,11 @@ public struct SparseCentersRegularizer: Regularizer {
             For softtriple's C·K×D centers (Simile's parameter matrices have one row per center; PML's fc is \
             D×C·K and its regularizer reads fc.t(), the same C·K×D matrix). The matrix must have exactly \
             num-classes × centers-per-class rows. SoftTriple's paper adds it with weight τ = 0.2. \
-            Only same-class pairs are formed (O(C·K²·D) time, no C·K×C·K matrix). The distance is computed as \
-            ‖x̂ᵢ − x̂ⱼ‖, which equals PML's √(2 + tiny − min(2·cos, 2)) up to rounding (PML adds the smallest \
-            normal number under the root); two coincident centers get the subgradient 0 where PML's is \
-            about 1/√tiny. Elements are grouped by their first center i, whose class is the group's label \
+            Only same-class pairs are formed (O(C·K²·D) time, no C·K×C·K matrix). The distance is computed from \
+            the difference x̂ᵢ − x̂ⱼ, which equals PML's √(2 + tiny − min(2·cos, 2)) (tiny = the smallest normal \
+            number) except for centers pointing the same way: there PML's form keeps the rounding error of cos \
+            (about 1.5e-8 per pair in float64) and Simile's is exact. Coincident directions get the subgradient 0 \
+            in both. Elements are grouped by their first center i, whose class is the group's label \
             (for class-weighted reduction); other reducers work, but mean divides by #pairs, not 2·#pairs. \
             stats.same_class_center_sim is the mean same-class cosine, as PML records it.
             """,
