@@ -156,7 +156,28 @@ extension Catalogue {
             return markdown(.regularizer, registry: registry, title: "Regularizers", introduction: """
                 Penalties added to a loss as loss + weight × regularizer. Each applies either to the batch's \
                 embeddings or to a loss's parameter matrix (proxies, class weights, centers), and returns its \
-                value and gradient like a loss.
+                value and gradient like a loss. `simile compute regularizer NAME --input FILE.json` runs one on \
+                {"embeddings" or "matrix", "labels"?, "parameters"?}.
+
+                Conventions:
+                - `RegularizedLoss` composes any loss with weighted terms, each naming its target: `embeddings` or \
+                a trainable parameter of the loss (e.g. `proxies`). The weight defaults to 1 (PML's \
+                `*_reg_weight`), except center's 1e-3. A regularizer's own parameters appear as `NAME.PARAMETER` \
+                (e.g. `center.centers`), and each term is a sub-loss of its own.
+                - Parameter matrices have one row per class (C×D), or per center for SoftTriple (C·K×D, class-major). \
+                That is the matrix PML hands its weight regularizers (proxies, W.t() of its D×C weights, fc.t()), so \
+                the formulas below read rows as classes.
+                - The per-row (or per-pair) values are reduced by the regularizer's reducer (see reducers.md); each \
+                row is a group labelled by its class (embeddings: the batch labels; parameter matrices: the row's \
+                class). PML labels every element by its index instead: the same for C×D parameter matrices, but \
+                class-weighted reduction of embeddings (or of sparse-centers' pairs) weighs by index there.
+
+                Where Simile deliberately differs from PML 2.9.0 (the notes give the detail): a zero row gets the \
+                subgradient 0 in lp (PML: NaN for power < 1); sparse-centers is exact for centers pointing the \
+                same way (PML keeps cos's rounding, about 1e-8); lp takes finite p only; center-invariant always \
+                uses the L2 norm (PML's distance option there could change p), and sparse-centers has no distance \
+                parameter (PML accepts only cosine); class-weighted groups are classes (above). center and \
+                batch-variance are not in PML.
                 """)
         }
     }

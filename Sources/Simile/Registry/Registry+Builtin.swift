@@ -53,6 +53,14 @@ extension Registry {
 
     /// One per line.
     static let builtinRegularizers: [any Regularizer.Type] = [
+        // Regularizers (PML's five, center loss, batch variance)
+        LpRegularizer.self,
+        ZeroMeanRegularizer.self,
+        CenterInvariantRegularizer.self,
+        RegularFaceRegularizer.self,
+        SparseCentersRegularizer.self,
+        CenterRegularizer.self,
+        BatchVarianceRegularizer.self,
     ]
 
     /// One per line.

@@ -7,6 +7,11 @@
 public protocol Regularizer: Component {
     /// What the regularizer reads.
     static var target: RegularizerTarget { get }
+    /// Everything it may be applied to (`target` first); `lp`, for one, reads embeddings or parameters.
+    /// Defaults to `[target]`.
+    static var applicableTargets: [RegularizerTarget] { get }
+    /// The weight λ that `RegularizedLoss` uses when none is given (PML's `*_reg_weight` default is 1).
+    static var defaultWeight: Double { get }
     func compute<S: SimileFloat>(_ input: RegularizerInput<S>) throws -> RegularizerOutput<S>
 }
 
@@ -63,4 +68,10 @@ public struct RegularizerOutput<S: SimileFloat>: Sendable {
 extension Regularizer {
     /// The registered name, for messages.
     public var name: String { Self.descriptor.name }
+
+    public static var applicableTargets: [RegularizerTarget] { [target] }
+    public static var defaultWeight: Double { 1 }
+
+    /// Whether it may be applied to embeddings (`.embeddings`) or to a parameter matrix (`.parameters`).
+    public func applies(to target: RegularizerTarget) -> Bool { Self.applicableTargets.contains(target) }
 }
