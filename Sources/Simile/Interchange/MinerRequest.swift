@@ -37,6 +37,28 @@ public struct MinerRequest: Codable, Sendable, Equatable {
         self.referenceItems = referenceItems
     }
 
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        embeddings = try container.decode([[Double]].self, forKey: .embeddings)
+        labels = try Self.classLabels(container, .labels)
+        referenceEmbeddings = try container.decodeIfPresent([[Double]].self, forKey: .referenceEmbeddings)
+        referenceLabels = container.contains(.referenceLabels) ? try Self.classLabels(container, .referenceLabels) : nil
+        step = try container.decodeIfPresent(UInt64.self, forKey: .step)
+        batchItems = try container.decodeIfPresent([Int].self, forKey: .batchItems)
+        referenceItems = try container.decodeIfPresent([Int].self, forKey: .referenceItems)
+    }
+
+    /// Integer class labels, with a clear message for anything else (continuous labels).
+    private static func classLabels(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> [Int] {
+        switch try container.decode(LabelsJSON.self, forKey: key) {
+        case let .classes(labels): return labels
+        case .continuous:
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: container,
+                debugDescription: "miners need integer class labels, one per row; these are not all integers")
+        }
+    }
+
     /// Decodes a request, with errors that name the field.
     public static func decode(_ data: Data, source: String = "input") throws -> MinerRequest {
         try JSONInput.decode(MinerRequest.self, from: data, source: source)

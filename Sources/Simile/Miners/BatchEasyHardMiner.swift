@@ -101,42 +101,61 @@ public struct BatchEasyHardMiner: Miner {
     static func select<S: SimileFloat>(_ mask: MiningMask, _ matrix: Matrix<S>, sign: S, positive: Strategy,
                                        negative: Strategy, positiveRange: ClosedRange<Double>?,
                                        negativeRange: ClosedRange<Double>?) -> Tuples {
-        let m = mask.columns
+        let n = mask.rows, m = mask.columns
         let layout = ScratchLayout<S>(columns: m)
         let posRange = positiveRange.map { (S($0.lowerBound), S($0.upperBound)) }
         let negRange = negativeRange.map { (S($0.lowerBound), S($0.upperBound)) }
-        return matrix.withSendablePointer { values in
-            TupleBuilder.pairs(anchors: mask.rows, grain: 32, scratchBytes: layout.bytes) { a, scratch, posOut, negOut in
-                let positives = layout.index(0, in: scratch), negatives = layout.index(1, in: scratch)
-                let (np, nn) = mask.split(a, positives: positives, negatives: negatives)
-                let row = values.pointer + a * m
-                let (p, n) = choose(row: row, positives: positives, np, negatives: negatives, nn, sign: sign,
-                                    positive: positive, negative: negative, positiveRange: posRange, negativeRange: negRange)
-                var counts = (0, 0)
-                switch (positive == .all, negative == .all) {
-                case (false, false):
-                    if p >= 0 && n >= 0 { counts = (1, 1) }
-                case (true, false):
-                    counts = (np, n >= 0 ? 1 : 0)
-                case (false, true):
-                    counts = (p >= 0 ? 1 : 0, nn)
-                case (true, true):
-                    counts = (np, nn)
-                }
-                if let posOut, let negOut {
-                    if positive == .all {
-                        for k in 0..<counts.0 { (posOut + k).initialize(to: IndexPair(a, Int(positives[k]))) }
-                    } else if counts.0 == 1 {
-                        posOut.initialize(to: IndexPair(a, p))
-                    }
-                    if negative == .all {
-                        for k in 0..<counts.1 { (negOut + k).initialize(to: IndexPair(a, Int(negatives[k]))) }
-                    } else if counts.1 == 1 {
-                        negOut.initialize(to: IndexPair(a, n))
+        // One scan per anchor: the chosen positive and negative (−1 for none) and, for a side
+        // whose strategy is all, how many pairs it has.
+        var choices = [Int](repeating: -1, count: 4 * n)
+        choices.withUnsafeMutableBufferPointer { buffer in
+            let out = SendablePointer(buffer.baseAddress!)
+            matrix.withSendablePointer { values in
+                Parallel.forEach(n, grain: 32) { range in
+                    TupleBuilder.withScratch(layout.bytes) { scratch in
+                        let positives = layout.index(0, in: scratch), negatives = layout.index(1, in: scratch)
+                        for a in range {
+                            let (np, nn) = mask.split(a, positives: positives, negatives: negatives)
+                            let (p, q) = choose(row: values.pointer + a * m, positives: positives, np, negatives: negatives, nn,
+                                                sign: sign, positive: positive, negative: negative,
+                                                positiveRange: posRange, negativeRange: negRange)
+                            out.pointer[4 * a] = p
+                            out.pointer[4 * a + 1] = q
+                            out.pointer[4 * a + 2] = np
+                            out.pointer[4 * a + 3] = nn
+                        }
                     }
                 }
-                return counts
             }
+        }
+        if positive != .all && negative != .all {
+            var positivePairs: [IndexPair] = [], negativePairs: [IndexPair] = []
+            for a in 0..<n where choices[4 * a] >= 0 && choices[4 * a + 1] >= 0 {
+                positivePairs.append(IndexPair(a, choices[4 * a]))
+                negativePairs.append(IndexPair(a, choices[4 * a + 1]))
+            }
+            return .pairs(positive: positivePairs, negative: negativePairs)
+        }
+        // A side with strategy all lists every pair of the anchor: split again while writing.
+        let chosen = choices
+        return TupleBuilder.pairs(anchors: n, grain: 32, scratchBytes: layout.bytes) { a, scratch, posOut, negOut in
+            let p = chosen[4 * a], q = chosen[4 * a + 1], np = chosen[4 * a + 2], nn = chosen[4 * a + 3]
+            let counts = (positive == .all ? np : (p >= 0 ? 1 : 0), negative == .all ? nn : (q >= 0 ? 1 : 0))
+            if let posOut, let negOut {
+                let positives = layout.index(0, in: scratch), negatives = layout.index(1, in: scratch)
+                _ = mask.split(a, positives: positives, negatives: negatives)
+                if positive == .all {
+                    for k in 0..<counts.0 { (posOut + k).initialize(to: IndexPair(a, Int(positives[k]))) }
+                } else if counts.0 == 1 {
+                    posOut.initialize(to: IndexPair(a, p))
+                }
+                if negative == .all {
+                    for k in 0..<counts.1 { (negOut + k).initialize(to: IndexPair(a, Int(negatives[k]))) }
+                } else if counts.1 == 1 {
+                    negOut.initialize(to: IndexPair(a, q))
+                }
+            }
+            return counts
         }
     }
 
