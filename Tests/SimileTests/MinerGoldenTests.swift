@@ -69,20 +69,24 @@ struct MinerGoldenTests {
         }
     }
 
-    /// In float32, the same fixtures give the same tuples (the cases sit at least 1e-8 away from
-    /// every decision boundary, far beyond float32's rounding of a distance only for a few).
-    @Test func floatAgreesOnMostCases() throws {
+    /// In float32 the fixtures give PML's float64 tuples too, except where float32 rounding moves a
+    /// value across a decision boundary: the cases keep 1e-8 from every boundary, less than float32's
+    /// resolution, so a few flips are allowed (none happen on this machine's BLAS).
+    @Test func floatAgreesOnAlmostEveryCase() throws {
         let registry = Registry.builtin
-        var agree = 0, total = 0
+        var disagreeing: [String] = []
         for fixture in Self.cases {
             let miner = try registry.miner(try registry.spec(fixture.miner, fixture.parameters))
             let single = try fixture.input.mine(miner, as: Float.self)
-            let double = try fixture.input.mine(miner, as: Double.self)
-            total += 1
-            if Set(single.allIndices) == Set(double.allIndices) && single.asPairs.positive.count == double.asPairs.positive.count {
-                agree += 1
+            let expected = try fixture.expected.tuples()
+            let same: Bool
+            switch (single, expected) {
+            case let (.triplets(got), .triplets(want)): same = Set(got) == Set(want) && got.count == want.count
+            case let (.pairs(gp, gn), .pairs(wp, wn)): same = Set(gp) == Set(wp) && Set(gn) == Set(wn) && gp.count == wp.count && gn.count == wn.count
+            default: same = false
             }
+            if !same { disagreeing.append(fixture.id) }
         }
-        #expect(agree * 10 >= total * 8, "float32 agrees with float64 on \(agree) of \(total) cases")
+        #expect(disagreeing.count * 20 <= Self.cases.count, "float32 differs from PML on \(disagreeing)")
     }
 }

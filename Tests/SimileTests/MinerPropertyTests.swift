@@ -552,5 +552,14 @@ struct MinerPropertyTests {
         #expect(throws: SimileError.unknownComponent(kind: .miner, name: "semihard", suggestion: "semi-hard")) {
             try Self.registry.miner("semihard")
         }
+        // PML's class names find their miners (by name, as the command line passes them).
+        let pml = ["BatchHardMiner": "batch-hard", "BatchEasyHardMiner": "batch-easy-hard", "TripletMarginMiner": "triplet-margin",
+                   "PairMarginMiner": "pair-margin", "MultiSimilarityMiner": "multi-similarity", "AngularMiner": "angular",
+                   "HDCMiner": "hdc", "UniformHistogramMiner": "uniform-histogram", "DistanceWeightedMiner": "distance-weighted"]
+        for (pmlName, name) in pml {
+            #expect(throws: SimileError.unknownComponent(kind: .miner, name: pmlName, suggestion: name)) {
+                try Self.registry.miner(try Self.registry.spec(pmlName, []))
+            }
+        }
     }
 }

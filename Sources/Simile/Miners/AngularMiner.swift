@@ -18,7 +18,9 @@ public struct AngularMiner: Miner {
             uses it, so this miner has no distance parameter. Every ‖·‖² comes from two Gram \
             matrices (batch × reference and reference × reference) and the row norms and sums, so \
             each triplet costs O(1), never O(D); the test compares squares, so no atan or square \
-            root is taken. Output ordered by (a, p, n), as PML's.
+            root is taken. The Gram route rounds differently from a direct difference: in float32 a \
+            triplet within about 10⁻⁶ (relative) of the threshold can fall on the other side. Output \
+            ordered by (a, p, n), as PML's.
             """,
         reference: "Wang et al. 2017 (Deep Metric Learning with Angular Loss); PML AngularMiner",
         parameters: [

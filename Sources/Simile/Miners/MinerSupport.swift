@@ -132,26 +132,6 @@ final class MiningMask: @unchecked Sendable {
         return (p, n)
     }
 
-    /// Whether (a, j) is a positive pair.
-    @inline(__always)
-    func isPositive(_ a: Int, _ j: Int) -> Bool {
-        labels[a] == referenceLabels[j] && !isExcluded(a, j)
-    }
-
-    /// Whether (a, j) is a negative pair.
-    @inline(__always)
-    func isNegative(_ a: Int, _ j: Int) -> Bool {
-        labels[a] != referenceLabels[j] && !isExcluded(a, j)
-    }
-
-    /// Self-pairs, and a reference row carrying the anchor's item id.
-    @inline(__always)
-    func isExcluded(_ a: Int, _ j: Int) -> Bool {
-        if isSelf && a == j { return true }
-        if let batchItems, let referenceItems { return batchItems[a] == referenceItems[j] }
-        return false
-    }
-
     /// The number of reference rows with anchor a's label (excluded rows included).
     func classSize(_ a: Int) -> Int {
         let label = labels[a]
