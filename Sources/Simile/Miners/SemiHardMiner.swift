@@ -15,7 +15,7 @@ public struct SemiHardMiner: Miner {
             """,
         reference: "Schroff et al. (FaceNet) 2015; PML TripletMarginMiner(type_of_triplets=\"semihard\")",
         parameters: [
-            .double("margin", 0.2, doc: "the width of the semi-hard band, in units of the distance"),
+            .double("margin", 0.2, range: .greaterThan(0), doc: "the width of the semi-hard band, in units of the distance"),
             .distance(default: "lp"),
         ],
         examples: [[], ["margin=0.1"], ["distance=cosine"]])

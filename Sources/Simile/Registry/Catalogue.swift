@@ -150,7 +150,9 @@ extension Catalogue {
                 lists are given (`MiningContext.batchItems` and `referenceItems`; `batch_items` and \
                 `reference_items` in JSON) a row is never paired with a reference row of its own item, such as its \
                 stale copy in a cross-batch memory. Stochastic miners mix their `seed` with the training step, so \
-                every batch draws afresh and the same seed and step draw the same tuples.
+                every batch draws afresh and the same seed and step draw the same tuples. A batch with nothing \
+                to mine (no positive or no negative pair) gives empty tuples, as in PML, not an error; bad input \
+                (empty or non-finite embeddings, mismatched shapes) is an error.
                 """)
         case .sampler:
             return markdown(.sampler, registry: registry, title: "Batch samplers", introduction: """
