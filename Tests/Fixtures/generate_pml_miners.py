@@ -173,6 +173,11 @@ DIST = {None: (lp, "LpDistance()"), "cosine": (cosine, "CosineSimilarity()"),
         "lp(power=2)": (lp_squared, "LpDistance(power=2)"), "lp": (lp, "LpDistance()")}
 
 
+def keywords(kwargs):
+    """", k=v, ..." for a PML constructor's extra keyword arguments (empty when there are none)."""
+    return "".join(f", {k}={v!r}" for k, v in kwargs.items())
+
+
 def with_distance(parameters, distance):
     return parameters + ([f"distance={distance}"] if distance else [])
 
@@ -207,7 +212,7 @@ def cases():
                       f"allowed-neg-range=[{kwargs['allowed_neg_range'][0]}, {kwargs['allowed_neg_range'][1]}]"] + params
         add("batch-hard", Case("batch-hard", suffix, params,
                                lambda make=make, kwargs=kwargs: miners.BatchHardMiner(distance=make(), **kwargs),
-                               f"BatchHardMiner(distance={text}, {kwargs})", kind))
+                               f"BatchHardMiner(distance={text}{keywords(kwargs)})", kind))
 
     # batch-easy-hard: every allowed combination, then distances, ranges and inputs.
     strategies = ["easy", "semihard", "hard", "all"]
@@ -243,7 +248,7 @@ def cases():
             "batch-easy-hard", suffix, params,
             lambda make=make, pos=pos, neg=neg, kwargs=kwargs: miners.BatchEasyHardMiner(
                 pos_strategy=pos, neg_strategy=neg, distance=make(), **kwargs),
-            f"BatchEasyHardMiner(pos_strategy='{pos}', neg_strategy='{neg}', distance={text}, {kwargs})", kind))
+            f"BatchEasyHardMiner(pos_strategy='{pos}', neg_strategy='{neg}', distance={text}{keywords(kwargs)})", kind))
 
     # triplet-margin
     for suffix, kind, distance, margin, kind_of in [
@@ -338,12 +343,27 @@ def cases():
     return all_cases
 
 
+def compact(value, depth=0):
+    """JSON with every list of numbers on one line and one such list per line (readable, small)."""
+    pad, inner = " " * depth, " " * (depth + 2)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{inner}{json.dumps(k)}: {compact(v, depth + 2)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list):
+        if all(not isinstance(v, (list, dict)) for v in value):
+            return json.dumps(value, allow_nan=False)
+        return "[\n" + ",\n".join(inner + compact(v, depth + 2) for v in value) + "\n" + pad + "]"
+    return json.dumps(value, allow_nan=False)
+
+
 def main():
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     for miner, miner_cases in cases().items():
         generated = [case.generate() for case in miner_cases]
         path = OUT_DIR / f"{miner}.json"
-        path.write_text(json.dumps({"miner": miner, "generator": GENERATOR, "cases": generated}, indent=1) + "\n")
+        path.write_text(compact({"miner": miner, "generator": GENERATOR, "cases": generated}) + "\n")
         sizes = ", ".join(f"{c['id'].split('/')[1]}={c['size']}" for c in generated)
         print(f"{path.name}: {len(generated)} cases ({sizes})")
 
