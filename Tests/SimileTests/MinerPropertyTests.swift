@@ -401,6 +401,39 @@ struct MinerPropertyTests {
         }
     }
 
+    /// HDC's cut: the k largest values, ties to the lower position, against a stable sort.
+    @Test func topKMatchesASort() {
+        var generator = SeededGenerator(seed: 17)
+        for trial in 0..<300 {
+            let n = Int.random(in: 0...120, using: &generator)
+            // Few distinct values on some trials, so that ties (and three-way partitions) are common.
+            let distinct = trial % 3 == 0 ? 3 : 1000
+            let values = (0..<n).map { _ in Double(Int.random(in: 0..<distinct, using: &generator)) }
+            let k = Int.random(in: 0...(n + 1), using: &generator)
+            let expected = values.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }
+                .prefix(k).sorted()
+            #expect(TopK.largest(values, k) == Array(expected), "n \(n), k \(k)")
+            let smallest = values.indices.sorted { values[$0] != values[$1] ? values[$0] < values[$1] : $0 < $1 }
+                .prefix(k).sorted()
+            #expect(TopK.smallest(values, k) == Array(smallest))
+        }
+        // Sorted and reversed inputs of equal values, the quickselect's bad cases.
+        let ramp = (0..<5000).map(Double.init)
+        #expect(TopK.largest(ramp, 10) == Array(4990..<5000))
+        #expect(TopK.largest(Array(ramp.reversed()), 10) == Array(0..<10))
+        #expect(TopK.largest([Double](repeating: 1, count: 100), 7) == Array(0..<7))
+    }
+
+    @Test func uniformHistogramBinsAsPML() {
+        // Bins [edge_b, edge_b+1), the last closed; equal values all fall in the last bin (PML: the
+        // only bin whose closed end admits them).
+        #expect(UniformHistogramMiner.binIndices([0, 0.5, 1], bins: 2) == [0, 1, 1])
+        #expect(UniformHistogramMiner.binIndices([0.2, 0.2, 0.2], bins: 4) == [3, 3, 3])
+        // torch.linspace(0, 1, 11) has 0.30000000000000004 as its fourth edge, so 0.3 is in bin 2.
+        #expect(UniformHistogramMiner.binIndices([0, 0.1, 0.2, 0.3, 0.4, 1], bins: 10) == [0, 1, 2, 2, 4, 9])
+        #expect(UniformHistogramMiner.binIndices([], bins: 3).isEmpty)
+    }
+
     @Test func uniformHistogramDrawsFromEveryNonEmptyBin() throws {
         let batch = Self.batch(seed: 12, n: 40)
         let d = Self.matrix(batch)

@@ -46,8 +46,8 @@ public struct HDCMiner: Miner {
         // h = sign·value: larger = farther.
         let positiveH = positive.map { sign * matrix.elements[$0.anchor * m + $0.other] }
         let negativeH = negative.map { sign * matrix.elements[$0.anchor * m + $0.other] }
-        let keptPositive = Selection.largest(positiveH, Self.count(filterPercentage, positive.count))
-        let keptNegative = Selection.smallest(negativeH, Self.count(filterPercentage, negative.count))
+        let keptPositive = TopK.largest(positiveH, Self.count(filterPercentage, positive.count))
+        let keptNegative = TopK.smallest(negativeH, Self.count(filterPercentage, negative.count))
         return .pairs(positive: keptPositive.map { positive[$0] }, negative: keptNegative.map { negative[$0] })
     }
 

@@ -296,7 +296,7 @@ enum MinerRandom {
     }
 }
 
-enum Selection {
+enum TopK {
     /// The positions of the `k` largest values, ties going to the lower position, in increasing
     /// position order. O(n) expected time (quickselect for the threshold, then one scan).
     static func largest<S: SimileFloat>(_ values: [S], _ k: Int) -> [Int] {
