@@ -6,7 +6,7 @@ struct ComputeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compute",
         abstract: "Run one component on JSON input.",
-        subcommands: [ComputeLossCommand.self, ComputeRegularizerCommand.self])
+        subcommands: [ComputeLossCommand.self, ComputeMinerCommand.self, ComputeRegularizerCommand.self])
 }
 
 enum Precision: String, ExpressibleByArgument, CaseIterable {

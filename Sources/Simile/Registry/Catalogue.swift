@@ -144,7 +144,15 @@ extension Catalogue {
                 How the pairs and triplets that a loss learns from are chosen. A miner reads the batch (and a \
                 reference batch such as a cross-batch memory) and returns pairs (a, p) and (a, n) or triplets \
                 (a, p, n), which `loss(..., tuples:)` takes. `simile compute miner NAME --input batch.json` prints \
-                them. PML's miners keep PML's names, parameters and defaults.
+                them. PML's miners keep PML's names, parameters and defaults, and the deterministic ones return \
+                exactly PML's tuples (checked as sets against PML on golden fixtures). With a reference batch, \
+                positives and negatives index the reference. A row is never its own positive, and when both item-id \
+                lists are given (`MiningContext.batchItems` and `referenceItems`; `batch_items` and \
+                `reference_items` in JSON) a row is never paired with a reference row of its own item, such as its \
+                stale copy in a cross-batch memory. Stochastic miners mix their `seed` with the training step, so \
+                every batch draws afresh and the same seed and step draw the same tuples. A batch with nothing \
+                to mine (no positive or no negative pair) gives empty tuples, as in PML, not an error; bad input \
+                (empty or non-finite embeddings, mismatched shapes) is an error.
                 """)
         case .sampler:
             return markdown(.sampler, registry: registry, title: "Batch samplers", introduction: """

@@ -65,6 +65,19 @@ extension Registry {
 
     /// One per line.
     static let builtinMiners: [any Miner.Type] = [
+        // PML's miners (batch-all, batch-hard, batch-easy-hard, triplet-margin, semi-hard, pair-margin,
+        // multi-similarity, angular, hdc, uniform-histogram, distance-weighted)
+        BatchAllMiner.self,
+        BatchHardMiner.self,
+        BatchEasyHardMiner.self,
+        TripletMarginMiner.self,
+        SemiHardMiner.self,
+        PairMarginMiner.self,
+        MultiSimilarityMiner.self,
+        AngularMiner.self,
+        HDCMiner.self,
+        UniformHistogramMiner.self,
+        DistanceWeightedMiner.self,
     ]
 
     /// One per line.
