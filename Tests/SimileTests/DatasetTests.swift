@@ -193,6 +193,9 @@ struct DatasetTests {
         let data = try Dataset(contentsOf: url, options: DatasetLoadOptions(label: "subject_id"))
         #expect(data.count == 492 && data.classCount == 25 && data.featureCount == 9)
         #expect(data.metadataNames == ["activity", "window"])
+        let z = try Standardization(fitting: data).apply(data)
+        let precision = leaveOneOutPrecisionAt1(z, data.labels)
+        #expect(abs(precision - 0.21) < 0.02, "P@1 = \(precision)")  // the README's baseline
         let batches = try Registry.builtin.sampler("pk(classes-per-batch=10)")
             .batches(data.samplerData, epoch: 1)
         #expect(!batches.isEmpty)

@@ -205,6 +205,6 @@ public struct SyntheticECG: Sendable, Equatable {
     /// x rounded to `decimals` places; prints and parses back to the same Double.
     static func rounded(_ x: Double, _ decimals: Int) -> Double {
         let scale = Double.pow(10, Double(decimals))
-        return (x * scale).rounded() / scale
+        return (x * scale).rounded() / scale + 0  // + 0 turns −0 into 0
     }
 }

@@ -21,9 +21,10 @@ public struct PKSampler: BatchSampler {
             last-batch=fill. Each class's chunks are spread evenly through the epoch (keys (j + u)/m \
             for its m chunks, u uniform), so a batch rarely has to wait for a class. A class with fewer \
             than K rows is drawn with replacement up to K (small-classes=replace, as PML does) or left \
-            out (skip). The final batch, when the remaining chunks cannot give P distinct classes, is \
-            completed with fresh chunks of other classes (fill, the default), kept smaller (keep), or \
-            dropped (drop: its rows are then not visited that epoch). Within a batch rows are grouped \
+            out (skip). The last batch, when the remaining chunks cannot give P distinct classes, is \
+            completed with fresh chunks of other classes (fill, the default), kept smaller (keep; \
+            rarely, when one class has several chunks left, the last two or three batches are smaller), \
+            or dropped (drop: its rows are then not visited that epoch). Within a batch rows are grouped \
             by class, in the order the classes were drawn.
 
             Deviation from PML: PML's MPerClassSampler draws length_before_new_iter (100000) rows per \
