@@ -62,6 +62,17 @@ struct DataCLITests {
             #expect(batch.label_counts.count == 6 && batch.label_counts.values.allSatisfy { $0 == 4 })
             #expect(Set(batch.label_counts.keys) == Set(batch.rows.map { data.className(ofRow: $0) }))
         }
+        // Another process draws the same batches for every sampler (no dependence on hash order).
+        for (name, parameters) in [("stratified-pk", ["by=[sex, qt-bucket]"]), ("hierarchical", ["super-class=qt_bucket"]),
+                                   ("temporal-pk", ["min-gap-days=120"]), ("quality-weighted", ["mode=down-weight"]),
+                                   ("random", [])] {
+            let run = try simile(["sample", name] + parameters + ["--data", file.path, "--label", "patient_id",
+                                                                  "--batches", "0", "--json", "--epoch", "2"])
+            #expect(run.status == 0, "\(name): \(run.stderr)")
+            let report = try JSONDecoder().decode(Report.self, from: Data(run.stdout.utf8))
+            let library = try Registry.builtin.sampler(Registry.builtin.spec(name, parameters)).batches(data.samplerData, epoch: 2)
+            #expect(report.batches.map(\.rows) == library.map(\.rows), "\(name)")
+        }
         let text = try simile(["sample", "quality-weighted", "--data", file.path, "--label", "patient_id", "--batches", "1"])
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("batch 1 (48 rows): ") && text.stdout.contains("labels (12): P0"))

@@ -205,6 +205,35 @@ struct SamplerTests {
         #expect(throws: SimileError.self) { try registry.sampler("temporal-pk(min-gap-days=5000)").batches(data, epoch: 1) }
     }
 
+    /// A row is drawable exactly when some K-set of its class's rows containing it is pairwise
+    /// gap-separated: checked against all subsets of small random timelines.
+    @Test func temporalDrawabilityMatchesExhaustiveSearch() {
+        var random = SeededGenerator(seed: 11)
+        for trial in 0..<300 {
+            let n = 1 + random.below(9)
+            let days: [Double?] = (0..<n).map { _ in Double(random.below(40)) }
+            let gap = Double(random.below(12)), k = 1 + random.below(4)
+            let timeline = Timeline(rows: Array(0..<n), days: days, gap: gap)
+            for position in 0..<n {
+                let row = timeline.rows[position]
+                var exists = false
+                for mask in 0..<(1 << n) where mask & (1 << row) != 0 && mask.nonzeroBitCount == k {
+                    let members = (0..<n).filter { mask & (1 << $0) != 0 }
+                    if members.allSatisfy({ a in members.allSatisfy { b in a == b || abs(days[a]! - days[b]!) >= gap } }) {
+                        exists = true
+                        break
+                    }
+                }
+                #expect(timeline.isDrawable(position, k: k) == exists, "trial \(trial): \(days) gap \(gap) k \(k) row \(row)")
+                if exists {
+                    let chunk = timeline.chunk(from: position, k: k, visited: [Bool](repeating: false, count: n), random: &random)
+                    #expect(chunk.count == k && chunk.contains(position) && Set(chunk).count == k)
+                    for a in chunk { for b in chunk where a != b { #expect(abs(timeline.days[a] - timeline.days[b]) >= gap) } }
+                }
+            }
+        }
+    }
+
     @Test func flaggedRowsAreNeverNegativesOrAreDrawnLessOften() throws {
         let data = Self.data.samplerData
         let exclude = try registry.sampler("quality-weighted") as! QualityWeightedSampler

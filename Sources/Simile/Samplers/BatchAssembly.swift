@@ -80,9 +80,7 @@ struct BatchAssembler {
                 batch.append(chunk)
                 used.insert(chunk.classIndex)
             } else if fresh {
-                let unused = groupClasses[group].filter { !used.contains($0) }
-                guard !unused.isEmpty else { break }
-                let classIndex = unused[random.below(unused.count)]
+                guard let classIndex = Self.unusedClass(groupClasses[group], used: used, random: &random) else { break }
                 batch.append(Chunk(classIndex: classIndex, rows: freshChunk(classIndex, &random)))
                 used.insert(classIndex)
             } else {
@@ -91,6 +89,20 @@ struct BatchAssembler {
             added += 1
         }
         return added
+    }
+
+    /// A uniformly random class of `classes` that is not in `used`, or nil. A few direct draws
+    /// first (a batch uses few classes), then a scan.
+    static func unusedClass(_ classes: [Int], used: Set<Int>, random: inout SeededGenerator) -> Int? {
+        guard !classes.isEmpty else { return nil }
+        if classes.count > 2 * used.count {
+            for _ in 0..<8 {
+                let candidate = classes[random.below(classes.count)]
+                if !used.contains(candidate) { return candidate }
+            }
+        }
+        let unused = classes.filter { !used.contains($0) }
+        return unused.isEmpty ? nil : unused[random.below(unused.count)]
     }
 }
 

@@ -148,13 +148,27 @@ struct Timeline {
         rows = dated.map(\.0)
         self.days = days
         self.gap = gap
+        // The nearest gap-separated neighbour is the best link (a chain ending later leaves more
+        // room), found by binary search in the sorted dates.
+        func firstIndex(from low: Int, to high: Int, where isAfter: (Double) -> Bool) -> Int {
+            var (low, high) = (low, high)
+            while low < high {
+                let middle = (low + high) / 2
+                if isAfter(days[middle]) { high = middle } else { low = middle + 1 }
+            }
+            return low
+        }
         var before = [Int](repeating: 1, count: dated.count)
         for i in dated.indices {
-            if let j = (0..<i).last(where: { days[$0] <= days[i] - gap }) { before[i] = before[j] + 1 }
+            // The last j < i with days[j] ≤ days[i] − gap.
+            let j = firstIndex(from: 0, to: i) { $0 > days[i] - gap } - 1
+            if j >= 0 { before[i] = before[j] + 1 }
         }
         var after = [Int](repeating: 1, count: dated.count)
         for i in dated.indices.reversed() {
-            if let j = ((i + 1)..<dated.count).first(where: { days[$0] >= days[i] + gap }) { after[i] = after[j] + 1 }
+            // The first j > i with days[j] ≥ days[i] + gap.
+            let j = firstIndex(from: i + 1, to: dated.count) { $0 >= days[i] + gap }
+            if j < dated.count { after[i] = after[j] + 1 }
         }
         self.before = before
         self.after = after
