@@ -40,8 +40,9 @@ public enum Catalogue {
             lines.append("")
             lines.append("Examples:")
             for example in descriptor.examples {
-                let command = descriptor.kind == .loss ? "simile compute loss" : "simile describe"
-                lines.append("  \(command) \(descriptor.name)" + (example.isEmpty ? "" : " " + example.map(quoted).joined(separator: " ")))
+                let command = descriptor.kind == .loss ? "simile compute loss" : descriptor.kind == .sampler ? "simile sample" : "simile describe"
+                let data = descriptor.kind == .sampler ? " --data synthetic-ecg" : ""
+                lines.append("  \(command) \(descriptor.name)" + (example.isEmpty ? "" : " " + example.map(quoted).joined(separator: " ")) + data)
             }
         }
         return lines.joined(separator: "\n")

@@ -82,6 +82,13 @@ extension Registry {
 
     /// One per line.
     static let builtinSamplers: [any BatchSampler.Type] = [
+        // Data and samplers (pk, stratified-pk, hierarchical, temporal-pk, quality-weighted, random)
+        PKSampler.self,
+        StratifiedPKSampler.self,
+        HierarchicalSampler.self,
+        TemporalPKSampler.self,
+        QualityWeightedSampler.self,
+        RandomSampler.self,
     ]
 
     mutating func register(_ type: any Distance.Type) throws { try register(type.descriptor, factory: .distance { try type.init($0) }) }
