@@ -40,7 +40,7 @@ public struct SoftTripleLoss: Loss, TupleCapable, Trainable {
             .distance(default: "cosine", doc: "how embeddings are compared with centers; must be a similarity"),
             .reducer(default: "mean"),
         ],
-        examples: [["num-classes=5", "embedding-size=5", "centers-per-class=3"],
+        examples: [["num-classes=5", "embedding-size=5"],
                    ["num-classes=4", "embedding-size=5", "centers-per-class=2", "la=10", "gamma=0.5", "margin=0.1"],
                    ["num-classes=6", "embedding-size=5", "centers-per-class=1", "seed=2", "reducer=sum"]])
 
