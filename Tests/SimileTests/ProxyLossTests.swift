@@ -233,6 +233,45 @@ struct ProxyLossTests {
         #expect(float.parameterGradients["proxies"]!.firstNonFinite() == nil)
     }
 
+    /// With a huge softmax-scale a sample's probability underflows to 0; PML drops such samples,
+    /// Simile keeps them with their finite loss (the stable log-softmax).
+    @Test func proxyNCAKeepsSamplesWhoseProbabilityUnderflows() throws {
+        let loss = try make("proxy-nca", ["softmax-scale=1000"], classes: 2, width: 2)
+        let proxies = try Matrix<Double>([[1, 0], [0, 1]])
+        let x = try Matrix<Double>([[0, 1], [1, 0.01]])  // sample 0 sits on the other class's proxy
+        let output: LossOutput<Double> = try loss(x, [0, 0], parameters: ["proxies": proxies])
+        // ℓ₀ = 1000·(d²(x₀, p₀) − d²(x₀, p₁)) + log(1 + e^(−that)) = 1000·2; ℓ₁ ≈ 0.
+        #expect(abs(output.value - 1000) < 1e-6, "\(output.value)")
+        #expect(output.gradient.row(0).contains { $0 != 0 })
+        #expect(output.stats["loss.active"] == 2)
+    }
+
+    /// proxy-anchor's terms are grouped by class: class-weighted weighs proxy c's terms by weights[c].
+    @Test func proxyAnchorClassWeightsApplyToProxies() throws {
+        let problem = Problems.standard()
+        let plain = try make("proxy-anchor", ["reducer=mean"])
+        let weighted = try make("proxy-anchor", ["reducer=class-weighted(weights=[1, 2, 0.5, 3])"])
+        let a: LossOutput<Double> = try plain(problem.embeddings, problem.labels)
+        let b: LossOutput<Double> = try weighted(problem.embeddings, problem.labels)
+        #expect(a.subLosses.count == 2 && b.subLosses.count == 2)
+        // The per-class terms, by hand.
+        let proxies = plain.initialParameters()["proxies"]!
+        var positive = [Double](repeating: 0, count: 4), negative = [Double](repeating: 0, count: 4)
+        for c in 0..<4 {
+            var p = 0.0, n = 0.0
+            for i in 0..<10 {
+                let s = cosine(problem.embeddings.row(i), proxies.row(c))
+                if Problems.labels[i] == c { p += Foundation.exp(-32 * (s - 0.1)) } else { n += Foundation.exp(32 * (s + 0.1)) }
+            }
+            positive[c] = Foundation.log(1 + p)
+            negative[c] = Foundation.log(1 + n)
+        }
+        let w = [1, 2, 0.5, 3]
+        #expect(abs(a.subLosses[0].value - positive.reduce(0, +) / 4) < 1e-10)
+        #expect(abs(b.subLosses[0].value - zip(w, positive).reduce(0) { $0 + $1.0 * $1.1 } / 4) < 1e-10)
+        #expect(abs(b.subLosses[1].value - zip(w, negative).reduce(0) { $0 + $1.0 * $1.1 } / 4) < 1e-10)
+    }
+
     @Test func softTripleNeedsASimilarity() {
         do {
             _ = try Registry.builtin.loss("soft-triple", ["num-classes=3", "embedding-size=4", "distance=lp"])

@@ -20,10 +20,11 @@ public struct ArcFaceLoss: Loss, TupleCapable, Trainable {
             SeededGenerator(seed, stream 0); only their directions matter. They train at the model's \
             learning rate (`lr-multiplier` 1): they are the last layer of a classifier. \
             Numerics: the cross-entropy is max-shifted and summed in Double, so s = 64 is safe in Float; \
-            acos is taken of the clamped cosine, and its derivative, infinite at cos = ±1, is capped \
-            there (sin θ is held at 1e-4 below that): the gradient with respect to the embedding is \
-            bounded anyway because the cosine's own gradient vanishes there. PML's gradient is NaN \
-            at cos = ±1. Mined tuples become per-sample weights (occurrences / the largest count). \
+            acos is taken of the clamped cosine, and its derivative 1/sin θ, infinite at cos = ±1, \
+            is capped: sin θ is held at 1e-4 below that (θ within 1e-4 rad, 0.006°, of 0 or π), where \
+            the cosine's own gradient vanishes anyway, so values and gradients stay finite for \
+            duplicates of a class weight. PML uses the exact derivative; the two agree elsewhere \
+            (in Float no cosine other than ±1 falls that close). Mined tuples become per-sample weights (occurrences / the largest count). \
             Labels must lie in 0..<num-classes; a class without a sample in the batch is still a \
             negative for every sample.
             """,
