@@ -16,8 +16,8 @@ public struct NCELoss: Loss, TupleCapable, Trainable {
         discussion: """
             NCE turns the C-way softmax into K + 1 binary decisions (is this the sample's class, or \
             noise?), so its cost per sample grows with K, not C: the approximation used for \
-            large-vocabulary softmax layers (Mnih & Teh 2012 for language models; Mnih & Teh found \
-            K = 25 close to maximum likelihood). At its optimum exp(z) is the self-normalised class \
+            large-vocabulary softmax layers (Mnih & Teh 2012 for language models; Mnih & Teh report \
+            that about 25 noise samples come close to maximum likelihood). At its optimum exp(z) is the self-normalised class \
             probability. Use it for very many classes; for a few hundred, normalized-softmax is exact \
             and as cheap. This implementation still forms the N×C matrix with one GEMM (simple and fast \
             at moderate C); only K + 1 columns per row receive a gradient. \

@@ -14,7 +14,7 @@ public struct ProxyNCALoss: Loss, TupleCapable, Trainable {
             The original proxy loss: cheap (one N×C matrix) and free of sampling, a good baseline for \
             many classes. PML's default distance is the squared L2 distance between normalised \
             vectors, d² = 2 − 2·cos, with softmax-scale 1, which makes a soft softmax; ProxyNCA++ \
-            (Teh et al. 2020) recommends a larger scale (a temperature of 1/9, i.e. softmax-scale = 9). \
+            (Teh et al. 2020) found a low temperature, i.e. a larger softmax-scale, to matter. \
             The proxies are the trainable parameter `proxies` (C×D, one row per class, as in PML), \
             starting as PML's normal_: N(0, 1), drawn row-major from SeededGenerator(seed, stream 0); \
             their learning rate is usually about 100× the model's (`lr-multiplier`). Mined tuples \

@@ -17,8 +17,8 @@ public struct SoftTripleLoss: Loss, TupleCapable, Trainable {
             sub-types); it needs no sampling and is equivalent to a smoothed triplet loss against the \
             centers. λ = 20 scales the logits, γ = 0.1 is the temperature of the soft maximum over a \
             class's centers (PML stores 1/γ), δ = 0.01 is the margin. The paper also adds a \
-            regulariser merging redundant centers; in PML that is a separate weight regulariser, and \
-            it is not part of this loss. The centers are the trainable parameter `centers`, (C·K)×D, \
+            regulariser merging redundant centers; in PML that is a separate weight regulariser \
+            (SparseCentersRegularizer on the centers), and it is not part of this loss. The centers are the trainable parameter `centers`, (C·K)×D, \
             class-major: center k of class c is row c·K + k (PML's fc is D×(C·K), whose columns are \
             these rows). They start as PML's kaiming_uniform_(a=√5) of that D×(C·K) tensor: \
             U(−b, b) with b = 1/√(C·K), drawn row-major from SeededGenerator(seed, stream 0); their \
