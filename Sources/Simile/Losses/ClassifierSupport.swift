@@ -11,7 +11,12 @@ enum ClassifierSupport {
                 "'\(loss)' was built with embedding-size=\(embeddingSize) but the embeddings have \(columns) columns; "
                     + "pass embedding-size=\(columns)")
         }
-        if let bad = labels.first(where: { !(0..<numClasses).contains($0) }) {
+        if let bad = labels.first(where: { $0 < 0 }) {
+            throw SimileError.invalidInput(
+                "'\(loss)' needs class labels 0..<num-classes (one parameter row per class), but label \(bad) occurs; "
+                    + "relabel the classes 0..<\(numClasses)")
+        }
+        if let bad = labels.first(where: { $0 >= numClasses }) {
             throw SimileError.invalidInput(
                 "'\(loss)' has num-classes=\(numClasses), one class per label 0..<\(numClasses), but label \(bad) occurs; "
                     + "set num-classes to at least \((labels.max() ?? 0) + 1) or relabel the classes 0..<\(numClasses)")
