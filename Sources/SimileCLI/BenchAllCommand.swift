@@ -58,7 +58,9 @@ struct BenchAllCommand: ParsableCommand {
                 if descriptor.parameter(named: "embedding-size") != nil {
                     parameters = parameters.filter { !$0.hasPrefix("embedding-size=") } + ["embedding-size=\(d)"]
                 }
-                let loss = try registry.loss(name, parameters)
+                // A loss with one parameter row per class gets num-classes = N/4 (labels are i/4).
+                let perClass = descriptor.parameter(named: "num-classes")?.defaultValue == .required
+                let fixedLoss = perClass ? nil : try registry.loss(name, parameters)
                 var cells: [String] = []
                 var previous: (n: Int, ms: Double)?
                 for n in ns {
@@ -69,6 +71,8 @@ struct BenchAllCommand: ParsableCommand {
                     }
                     let (x, labels) = Timing.batch(n: n, d: d)
                     do {
+                        let loss = try fixedLoss ?? registry.loss(
+                            name, parameters.filter { !$0.hasPrefix("num-classes=") } + ["num-classes=\((n + 3) / 4)"])
                         let timing = try Timing.measure { _ = try loss(x, labels) }
                         cells.append(f(timing.median))
                         previous = (n, timing.median)
@@ -77,7 +81,8 @@ struct BenchAllCommand: ParsableCommand {
                         FileHandle.standardError.write(Data("\(name) N=\(n) D=\(d): \(error)\n".utf8))
                     }
                 }
-                let label = parameters.isEmpty ? name : "\(name) (\(parameters.joined(separator: " ")))"
+                let shown = perClass ? parameters.filter { !$0.hasPrefix("num-classes=") } + ["num-classes=N/4"] : parameters
+                let label = shown.isEmpty ? name : "\(name) (\(shown.joined(separator: " ")))"
                 out += "| \(label) | " + cells.joined(separator: " | ") + " |\n"
                 FileHandle.standardError.write(Data("D=\(d) \(name): \(cells.joined(separator: " "))\n".utf8))
             }

@@ -37,6 +37,18 @@ LOSSES = {
     "ranked-list": lambda: losses.RankedListLoss(margin=0.4, Tn=1),
 }
 
+# Losses with one parameter row per class, built for N/4 classes (labels i // 4) and width D.
+PER_CLASS_LOSSES = {
+    "proxy-nca": lambda c, d: losses.ProxyNCALoss(num_classes=c, embedding_size=d),
+    "proxy-anchor": lambda c, d: losses.ProxyAnchorLoss(num_classes=c, embedding_size=d),
+    "soft-triple": lambda c, d: losses.SoftTripleLoss(num_classes=c, embedding_size=d),
+    "arcface": lambda c, d: losses.ArcFaceLoss(num_classes=c, embedding_size=d),
+    "cosface": lambda c, d: losses.CosFaceLoss(num_classes=c, embedding_size=d),
+    "sphereface": lambda c, d: losses.SphereFaceLoss(num_classes=c, embedding_size=d),
+    "normalized-softmax": lambda c, d: losses.NormalizedSoftmaxLoss(num_classes=c, embedding_size=d),
+    "sub-center-arcface": lambda c, d: losses.SubCenterArcFaceLoss(num_classes=c, embedding_size=d),
+}
+
 # Combinations the issue quotes: a loss with the miner that usually goes with it.
 WITH_MINER = {
     "multi-similarity+miner": (lambda: losses.MultiSimilarityLoss(), lambda: miners.MultiSimilarityMiner()),
@@ -86,6 +98,8 @@ def main():
 
     cases = [("distance lp", distance_step)]
     cases += [(name, run(make)) for name, make in LOSSES.items()]
+    classes = (args.n + 3) // 4
+    cases += [(name, run(lambda make=make: make(classes, args.d))) for name, make in PER_CLASS_LOSSES.items()]
     cases += [(name, run(*makers)) for name, makers in WITH_MINER.items()]
     for name, step in cases:
         if args.only and name not in args.only.split(","):

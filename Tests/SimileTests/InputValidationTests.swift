@@ -6,11 +6,16 @@ struct InputValidationTests {
     let registry = Registry.builtin
     static let losses = Registry.builtin.descriptors(.loss).map(\.name)
 
-    /// The loss with its first example's parameters (embedding-size set to the batch's width).
+    /// The loss with its first example's parameters (embedding-size set to the batch's width, and a
+    /// required num-classes to 80).
     func make(_ name: String, columns: Int = 4) throws -> any Loss {
         let descriptor = try registry.descriptor(.loss, name)
         var parameters = (descriptor.examples.first ?? []).filter { !$0.hasPrefix("embedding-size=") }
         if descriptor.parameter(named: "embedding-size") != nil { parameters.append("embedding-size=\(columns)") }
+        // Losses with one parameter row per class need room for every label these tests use (up to 74).
+        if descriptor.parameter(named: "num-classes")?.defaultValue == .required {
+            parameters = parameters.filter { !$0.hasPrefix("num-classes=") } + ["num-classes=80"]
+        }
         return try registry.loss(name, parameters)
     }
 

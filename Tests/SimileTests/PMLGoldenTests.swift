@@ -78,7 +78,8 @@ struct PMLGoldenTests {
         }
     }
 
-    /// Float precision, the production path: value within 1e-5 + 1e-4·|v|, gradients within 1e-3·max|g|.
+    /// Float precision, the production path: value within 1e-5 + 1e-4·|v|, gradients (of the embeddings and
+    /// of trainable parameters) within 1e-6 + 1e-3·max|g|.
     @Test(arguments: cases)
     func matchesPMLInFloat(_ fixture: Fixtures.LossCase) throws {
         guard Self.deviations[fixture.id] == nil else { return }
@@ -90,5 +91,10 @@ struct PMLGoldenTests {
         let gradientScale = maxAbsolute(expected.gradient)
         #expect(maxDifference(output.gradient, expected.gradient) <= 1e-6 + 1e-3 * gradientScale,
                 "gradient differs by \(maxDifference(output.gradient, expected.gradient)) (scale \(gradientScale))")
+        for (name, gradient) in expected.parameter_gradients ?? [:] {
+            let got = try #require(output.parameterGradients[name])
+            #expect(maxDifference(got, gradient) <= 1e-6 + 1e-3 * maxAbsolute(gradient),
+                    "parameter \(name) differs by \(maxDifference(got, gradient)) (scale \(maxAbsolute(gradient)))")
+        }
     }
 }

@@ -109,6 +109,16 @@ extension Catalogue {
                 named (0 over an empty set); "1 + Σ" adds a zero logit.
                 - Each sub-loss is reduced by the loss's reducer (see reducers.md), and the sub-losses are summed. \
                 Every gradient is analytic and checked by finite differences; values are checked against PML.
+                - Proxy and classification losses (proxy-nca, proxy-anchor, soft-triple, arcface, cosface, \
+                sphereface, normalized-softmax, sub-center-arcface, nce) own a trainable matrix with one row per \
+                class, or per center (class-major: center k of class c is row c·K + k): `proxies`, `weights` or \
+                `centers`, C×D. PML stores W and SoftTriple's fc as D×C; Simile's matrices are their transposes. \
+                They need `num-classes` and `embedding-size`, accept labels 0..<num-classes only, start from \
+                `seed` with the distribution PML's initialiser draws, take the current matrix in `parameters` \
+                (JSON: "parameters": {"proxies": [[…]]}) and return its gradient; `lr-multiplier` says how \
+                much faster than the model it usually learns (100 for proxies and centers, 1 for class \
+                weights). Mined tuples become per-sample weights, occurrences / the largest count. Angular \
+                margins (arcface, sub-center-arcface, tuplet-margin) are in degrees, as in PML.
 
                 Where Simile deliberately differs from PML 2.9.0 (each is pinned by a test, and the loss's notes \
                 give the detail):
@@ -128,6 +138,14 @@ extension Catalogue {
                 - Duplicate embeddings are at distance exactly 0 with a zero subgradient (PML's cdist gives \
                 about 2e-8 beyond 25 rows).
                 - margin's default β is 1.2, not float32(1.2).
+                - proxy-nca keeps samples whose softmax probability underflows to 0 (PML drops them); its \
+                log-softmax is computed stably, so their loss is finite.
+                - arcface and sub-center-arcface cap the derivative of acos within 1e-4 rad of cos = ±1, so \
+                duplicates of a class weight stay finite.
+                - `large-margin-softmax` names sphereface; PML's LargeMarginSoftmaxLoss is sphereface with \
+                weight-norm=true. label-smoothing (0 by default, PML's behaviour) is Simile's addition.
+                - proxy-anchor with a reducer other than its divisor groups its terms by class (class-weighted \
+                uses weights[c] for proxy c); PML's class-weighted reducer looks up batch labels by proxy index.
                 """)
         case .distance:
             return markdown(.distance, registry: registry, title: "Distances", introduction: """

@@ -49,6 +49,17 @@ extension Registry {
         RankedListLoss.self,
         LogRatioLoss.self,
         SiameseLoss.self,
+        // Proxy and classification losses (proxy-nca, proxy-anchor, soft-triple, arcface, cosface,
+        // sphereface, normalized-softmax, sub-center-arcface, nce)
+        ProxyNCALoss.self,
+        ProxyAnchorLoss.self,
+        SoftTripleLoss.self,
+        ArcFaceLoss.self,
+        CosFaceLoss.self,
+        SphereFaceLoss.self,
+        NormalizedSoftmaxLoss.self,
+        SubCenterArcFaceLoss.self,
+        NCELoss.self,
     ]
 
     /// One per line.
