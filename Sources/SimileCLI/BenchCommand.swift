@@ -7,7 +7,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time forward+backward passes (a benchmark to run by hand, never a test).",
-        subcommands: [BenchLossCommand.self, BenchDistanceCommand.self, BenchGEMMCommand.self, BenchAllCommand.self])
+        subcommands: [BenchLossCommand.self, BenchDistanceCommand.self, BenchGEMMCommand.self, BenchAllCommand.self,
+                      BenchEvaluateCommand.self])
 }
 
 /// Shared timing helpers.
