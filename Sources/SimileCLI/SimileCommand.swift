@@ -13,7 +13,8 @@ struct SimileCommand: ParsableCommand {
               simile compute loss multi-similarity alpha=2 'distance=lp(power=2)' --input batch.json
             """,
         version: "0.1.0",
-        subcommands: [ListCommand.self, DescribeCommand.self, ComputeCommand.self, BenchCommand.self, DocsCommand.self])
+        subcommands: [ListCommand.self, DescribeCommand.self, ComputeCommand.self, BenchCommand.self, DocsCommand.self,
+                      EvaluateCommand.self])
 
     /// Runs the command; user errors go to stderr with exit code 2, never as a stack trace.
     static func main() {

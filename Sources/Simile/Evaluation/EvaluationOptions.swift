@@ -110,7 +110,7 @@ public struct EvaluationOptions: Sendable, Equatable {
     public init(metrics: Set<Metric> = Set(Metric.allCases), k: Depth = .all, recallAt: [Int] = [1, 2, 4, 8],
                 geometry: Geometry = .euclidean, averageOfAverages: Bool = false,
                 referenceIncludesQuery: Bool = false, clustering: Clustering = Clustering(), seed: UInt64 = 0,
-                exactL1PairLimit: Int = 1 << 20, l1SamplePairs: Int = 1 << 17, blockRows: Int? = nil) {
+                exactL1PairLimit: Int = 1 << 20, l1SamplePairs: Int = 1 << 16, blockRows: Int? = nil) {
         self.metrics = metrics
         self.k = k
         self.recallAt = recallAt

@@ -16,7 +16,7 @@ import RealModule
 /// pairs of that kind. Each kind's mean and variance are then unbiased estimates, combined with
 /// the exact number of pairs of each kind; the ratio of two unbiased means is consistent, with a
 /// relative standard error of about (coefficient of variation)/√samples, below 0.5% at the
-/// default 2¹⁷ pairs for the spreads seen in practice.
+/// default 2¹⁶ pairs for the spreads seen in practice.
 struct PairDistanceStatistics: Sendable, Equatable {
     var meanIntra: Double?
     var meanInter: Double?
