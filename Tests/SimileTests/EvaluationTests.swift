@@ -177,7 +177,7 @@ struct EvaluationTests {
         let (x, labels) = Self.clustered(n: 150, d: 6, classes: 12, seed: 5)
         var reports: [EvaluationReport] = []
         for k in [EvaluationOptions.Depth.all, .maxBinCount, .count(7)] {
-            reports = try [nil, 1, 4, 64].map { rows in
+            reports = try [nil, 1, 4, 64, x.rows].map { rows in  // x.rows: one block, unblocked
                 try evaluate(x, labels) {
                     $0.k = k
                     $0.blockRows = rows
@@ -231,6 +231,13 @@ struct EvaluationTests {
         let separate = try NeighbourSearch.nearest(query: x, reference: r, k: 33, blockRows: blockRows)
         #expect(separate.indices == Self.bruteForce(x, r, excludeSelf: false))
         #expect(loo.indices[0][0] == 1 && loo.distances[0][0] == 0)  // the duplicate, at distance 0
+        // Long rows (the sampling selector): 600 references, 8 neighbours.
+        let many = Self.clustered(n: 600, d: 3, classes: 5, seed: 6).0.converted(to: Float.self)
+        let long = try NeighbourSearch.nearest(query: x, reference: many, k: 8, blockRows: blockRows)
+        #expect(long.indices == Self.bruteForce(x, many, excludeSelf: false).map { Array($0.prefix(8)) })
+        let latticeMany = Self.latticePoints(700, 3, seed: 8)
+        let ties = try NeighbourSearch.nearest(query: x, reference: latticeMany, k: 12, blockRows: blockRows)
+        #expect(ties.indices == Self.bruteForce(x, latticeMany, excludeSelf: false).map { Array($0.prefix(12)) })
         let gaussian = Self.clustered(n: 50, d: 4, classes: 5, seed: 4).0.converted(to: Float.self)
         let g = try NeighbourSearch.nearest(query: gaussian, k: 49, blockRows: blockRows)
         #expect(g.indices == Self.bruteForce(gaussian, gaussian, excludeSelf: true))
@@ -258,8 +265,8 @@ struct EvaluationTests {
 
     @Test func selectionAndRankCountingMatchASort() {
         var generator = SeededGenerator(seed: 11)
-        for trial in 0..<60 {
-            let m = Int.random(in: 1...300, using: &generator)
+        for trial in 0..<70 {
+            let m = Int.random(in: 1...(trial < 50 ? 300 : 2000), using: &generator)
             // Few distinct values, so ties are common; sometimes a row that is all one value.
             let levels = trial % 10 == 0 ? 1 : Int.random(in: 2...40, using: &generator)
             var row = (0..<m).map { _ in Float(Int.random(in: 0..<levels, using: &generator)) * 0.37 }
@@ -270,9 +277,17 @@ struct EvaluationTests {
             let found = row.withUnsafeBufferPointer { NearestSelection.smallest($0.baseAddress!, count: m, excluding: excluded, k: k, into: &keys) }
             #expect(found == min(k, order.count))
             #expect(keys.prefix(found).map(NearestSelection.index) == Array(order.prefix(found)), "trial \(trial)")
+            // The sampling selector, on rows long enough for it (and its fallback on the others).
+            let small = max(1, Int.random(in: 1...max(1, m / 16), using: &generator))
+            let selector = NearestSelection.Selector(k: small, rowLength: m)
+            var selected = [UInt64](repeating: 0, count: small)
+            let got = row.withUnsafeBufferPointer { selector.smallest($0.baseAddress!, count: m, excluding: excluded, into: &selected) }
+            #expect(selected.prefix(got).map(NearestSelection.index) == Array(order.prefix(min(small, order.count))), "trial \(trial)")
 
             let relevant = (0..<m).filter { $0 != excluded && Bool.random(using: &generator) }.map(Int32.init)
-            let expected = relevant.map { p in Int32(order.firstIndex(of: Int(p))! + 1) }.sorted()
+            var rankOf = [Int32](repeating: 0, count: m)
+            for (position, j) in order.enumerated() { rankOf[j] = Int32(position + 1) }
+            let expected = relevant.map { rankOf[Int($0)] }.sorted()
             let ranker = RelevantRanks(capacity: max(1, relevant.count))
             var ranks = [Int32](repeating: 0, count: max(1, relevant.count))
             let count = row.withUnsafeMutableBufferPointer { rowBuffer in

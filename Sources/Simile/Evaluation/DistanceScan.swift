@@ -14,8 +14,11 @@ struct DistanceScan: @unchecked Sendable {
     /// Query rows per block.
     let blockRows: Int
 
-    /// Bytes one block of distances may take when the caller does not choose the block size.
+    /// Bytes one block of distances may take when the caller does not choose the block size
+    /// (it then stays in the last-level cache between the product and the row passes)...
     static let blockBudgetBytes = 16 << 20
+    /// ...unless that leaves fewer than 128 rows, which may take up to this much.
+    static let blockCeilingBytes = 256 << 20
 
     /// - Parameters:
     ///   - reference: nil for the queries themselves (leave-one-out).
@@ -25,7 +28,12 @@ struct DistanceScan: @unchecked Sendable {
         self.reference = reference ?? query
         queryNorms = Self.squaredNorms(query)
         referenceNorms = reference.map(Self.squaredNorms) ?? queryNorms
-        let automatic = max(1, min(512, Self.blockBudgetBytes / (4 * max(1, self.reference.rows))))
+        // Within the budget, but at least 128 rows while a block stays under 256 MiB: BLAS packs
+        // the whole reference set once per block, so very thin blocks would spend as long
+        // packing as multiplying (at M = 100,000 a 16 MiB block is only 41 rows).
+        let rowBytes = 4 * max(1, self.reference.rows)
+        let floor = max(1, min(128, Self.blockCeilingBytes / rowBytes))
+        let automatic = max(floor, min(512, Self.blockBudgetBytes / rowBytes))
         self.blockRows = max(1, min(blockRows ?? automatic, max(1, query.rows)))
     }
 

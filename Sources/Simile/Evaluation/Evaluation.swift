@@ -143,6 +143,7 @@ public enum Evaluation {
                             let ranks = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, largestClass))
                             let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, searchDepth))
                             let ranker = RelevantRanks(capacity: all ? largestClass : 1)
+                            let selector = NearestSelection.Selector(k: all ? 0 : searchDepth, rowLength: m)
                             defer {
                                 relevantRows.deallocate()
                                 ranks.deallocate()
@@ -169,8 +170,7 @@ public enum Evaluation {
                                 if all {
                                     found = ranker.ranks(row, count: m, relevant: relevant, excluding: excluded, into: ranks)
                                 } else {
-                                    let selected = NearestSelection.smallest(row, count: m, excluding: excluded,
-                                                                             k: searchDepth, into: keys)
+                                    let selected = selector.smallest(row, count: m, excluding: excluded, into: keys)
                                     let own = Int32(c)
                                     for t in 0..<selected where classOf.pointer[NearestSelection.index(keys[t])] == own {
                                         ranks[found] = Int32(t + 1)

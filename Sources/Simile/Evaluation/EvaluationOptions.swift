@@ -104,7 +104,7 @@ public struct EvaluationOptions: Sendable, Equatable {
     /// Pairs sampled of each kind (same label, different label) when L1 statistics are sampled.
     public var l1SamplePairs: Int
     /// Query rows per block of the neighbour search; nil chooses it so a block of distances
-    /// stays within 16 MiB.
+    /// stays within 16 MiB (or 128 rows, up to 256 MiB, for very large reference sets).
     public var blockRows: Int?
 
     public init(metrics: Set<Metric> = Set(Metric.allCases), k: Depth = .all, recallAt: [Int] = [1, 2, 4, 8],

@@ -2,10 +2,14 @@
 ///
 /// An entry is ranked by its key `(distance bits << 32) | index`: for non-negative floats the bit
 /// pattern orders like the value, so comparing keys compares distances first and indices second.
-/// The row is scanned in index order against a max-heap of the best k keys seen; 64 entries at a
-/// time are first counted against the heap's worst distance (a loop that vectorises), so a chunk
-/// with nothing better costs a few instructions per entry. An entry equal to the worst distance
-/// comes later than every heap entry, so it loses the tie and a strict comparison suffices.
+///
+/// `smallest` scans the row in index order against a max-heap of the best k keys seen; 64
+/// entries at a time are first counted against the heap's worst distance (a loop that
+/// vectorises), so a chunk with nothing better costs a few instructions per entry. An entry
+/// equal to the worst distance comes later than every heap entry, so it loses the tie and a
+/// strict comparison suffices. `Selector` is faster on long rows: it guesses a threshold from a
+/// sample, collects the entries below it and sorts only those, and falls back on the heap when
+/// the guess leaves fewer than k.
 enum NearestSelection {
     /// The key of entry `index` at squared distance `value` (which must be ≥ 0 and not NaN).
     @inline(__always)
@@ -77,5 +81,79 @@ enum NearestSelection {
     static func sort(_ keys: UnsafeMutablePointer<UInt64>, _ count: Int) {
         var buffer = UnsafeMutableBufferPointer(start: keys, count: count)
         buffer.sort()
+    }
+
+    /// Reusable scratch for choosing the k smallest entries of many rows of length m.
+    struct Selector: ~Copyable {
+        let k: Int
+        private let sampleSize: Int
+        private let sampleRank: Int
+        private let capacity: Int
+        private let lowest: UnsafeMutablePointer<Float>
+        private let candidates: UnsafeMutablePointer<UInt64>
+
+        /// Sampling pays off when a row is at least 16k long; shorter rows use the heap.
+        init(k: Int, rowLength m: Int) {
+            self.k = k
+            sampleSize = m >= 16 * k && k >= 1 ? min(m, 8 * k) : 0
+            // The sample's q-th smallest value leaves about 2k entries below it.
+            sampleRank = sampleSize > 0 ? max(1, (2 * k * sampleSize + m - 1) / m) : 0
+            capacity = 8 * k + 64
+            lowest = .allocate(capacity: max(1, sampleRank))
+            candidates = .allocate(capacity: sampleSize > 0 ? capacity : 1)
+        }
+
+        deinit {
+            lowest.deallocate()
+            candidates.deallocate()
+        }
+
+        /// As `NearestSelection.smallest`: the keys of the k smallest entries of
+        /// `row[0..<count]` but `excluded`, ascending, into `output`; returns how many.
+        func smallest(_ row: UnsafePointer<Float>, count m: Int, excluding excluded: Int,
+                      into output: UnsafeMutablePointer<UInt64>) -> Int {
+            guard sampleSize > 0, m >= 16 * k else {
+                return NearestSelection.smallest(row, count: m, excluding: excluded, k: k, into: output)
+            }
+            // The sampleRank-th smallest of an evenly strided sample, by insertion.
+            let stride = m / sampleSize
+            var filled = 0
+            for t in 0..<sampleSize {
+                let value = row[t * stride]
+                if filled == sampleRank && value >= lowest[filled - 1] { continue }
+                var position = filled == sampleRank ? filled - 1 : filled
+                if filled < sampleRank { filled += 1 }
+                while position > 0 && lowest[position - 1] > value {
+                    lowest[position] = lowest[position - 1]
+                    position -= 1
+                }
+                lowest[position] = value
+            }
+            let threshold = lowest[sampleRank - 1]
+            // Collect the entries below it, 64 at a time after a vectorised count.
+            var found = 0
+            var j = 0
+            while j < m {
+                let end = Swift.min(m, j + 64)
+                var below: Int32 = 0
+                for t in j..<end { below &+= row[t] < threshold ? 1 : 0 }
+                if below > 0 {
+                    if found + Int(below) > capacity {
+                        return NearestSelection.smallest(row, count: m, excluding: excluded, k: k, into: output)
+                    }
+                    for t in j..<end where row[t] < threshold && t != excluded {
+                        candidates[found] = NearestSelection.key(row[t], t)
+                        found += 1
+                    }
+                }
+                j = end
+            }
+            guard found >= k else {
+                return NearestSelection.smallest(row, count: m, excluding: excluded, k: k, into: output)
+            }
+            NearestSelection.sort(candidates, found)
+            output.update(from: candidates, count: k)
+            return k
+        }
     }
 }

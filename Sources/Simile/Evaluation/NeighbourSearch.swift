@@ -4,7 +4,8 @@
 /// 0, in single precision, as faiss's `IndexFlatL2` computes them), or cosine, which ranks by
 /// Euclidean distance between the L2-normalised rows (the same order). Ties go to the lower
 /// reference index. Memory stays bounded: one block of query rows against all references at a
-/// time (16 MiB by default), never the whole N×M matrix.
+/// time (16 MiB by default; 128 rows, up to 256 MiB, for very large reference sets), never the
+/// whole N×M matrix.
 public enum NeighbourSearch {
     /// The neighbours of each query, nearest first.
     public struct Neighbours: Sendable, Equatable {
@@ -58,10 +59,10 @@ public enum NeighbourSearch {
                     scan.forEachChunk { range, rows in
                         let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: depth)
                         defer { keys.deallocate() }
+                        let selector = NearestSelection.Selector(k: depth, rowLength: m)
                         for i in range {
                             let row = rows + (i - range.lowerBound) * m
-                            let found = NearestSelection.smallest(row, count: m, excluding: selfReference ? i : -1,
-                                                                  k: depth, into: keys)
+                            let found = selector.smallest(row, count: m, excluding: selfReference ? i : -1, into: keys)
                             for t in 0..<found {
                                 let squared = NearestSelection.value(keys[t])
                                 indexOut.pointer[i * depth + t] = Int32(NearestSelection.index(keys[t]))

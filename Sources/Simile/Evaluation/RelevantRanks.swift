@@ -7,31 +7,39 @@
 /// key(p_t). Each reference j is assigned pos(j) = #{t : key(p_t) < key(j)}, and
 /// rank(p_t) = #{j : pos(j) ≤ t}: a histogram of pos and its prefix sums.
 ///
-/// pos is found through a uniform grid of G ≥ 16R cells over [d(p₀), d(p_{R−1})], plus one cell
-/// for everything beyond: the cell of j gives the first relevant key that could exceed key(j),
-/// and one comparison (rarely more: few cells hold a relevant reference) finishes. The cell map
-/// is monotone in the distance, so the count is exact. The loop has no other branch: entries
-/// beyond the farthest relevant reference (and the excluded one, set to +∞) land in the last
-/// cell, whose pos is R, an extra counter that is never read; 64 entries at a time that all lie
-/// beyond are skipped after a vectorised count.
+/// pos is read from a table over a uniform grid of G ≥ 16R cells on [d(p₀), d(p_{R−1})], plus
+/// cells for everything beyond. The cell index is a monotone function of the distance (scaled,
+/// clamped and rounded by the 2²³ trick, so 64 of them are computed at a time in vector
+/// registers), computed the same way for the relevant references, so a cell without a relevant
+/// reference gives pos directly; in the few cells that hold one (a table bit says which), keys
+/// are compared. The count is therefore exact. Entries beyond the farthest relevant reference
+/// (and the excluded one, set to +∞) land in a last cell whose pos is R, an extra counter that is
+/// never read.
 struct RelevantRanks: ~Copyable {
     private let keys: UnsafeMutablePointer<UInt64>
     private let counts: UnsafeMutablePointer<Int32>
-    private let cellStart: UnsafeMutablePointer<Int32>
+    private let table: UnsafeMutablePointer<UInt32>
+    private let cellsOfChunk: UnsafeMutablePointer<UInt32>
     private let capacity: Int
+
+    /// Marks a table entry whose cell holds a relevant reference.
+    private static let occupied: UInt32 = 1 << 31
+    private static let chunk = 64
 
     /// Scratch for up to `capacity` relevant references.
     init(capacity: Int) {
         self.capacity = max(1, capacity)
         keys = .allocate(capacity: self.capacity)
         counts = .allocate(capacity: self.capacity + 1)
-        cellStart = .allocate(capacity: Self.cells(for: self.capacity) + 2)
+        table = .allocate(capacity: Self.cells(for: self.capacity) + 2)
+        cellsOfChunk = .allocate(capacity: Self.chunk)
     }
 
     deinit {
         keys.deallocate()
         counts.deallocate()
-        cellStart.deallocate()
+        table.deallocate()
+        cellsOfChunk.deallocate()
     }
 
     /// Grid cells for r relevant references: a power of two ≥ 16r (at least 64, at most 2²⁰).
@@ -58,40 +66,45 @@ struct RelevantRanks: ~Copyable {
         let cells = Self.cells(for: r)
         let span = highest - lowest
         let scale: Float = span > 0 && (Float(cells) / span).isFinite ? Float(cells) / span : 0
-        // Cells 0..<cells cover [lowest, highest]; cell `cells` holds what maps to the top edge
-        // and cell `cells + 1` everything beyond `highest`.
-        let beyond = Float(cells + 1)
-        @inline(__always) func cell(_ value: Float) -> Int {
-            if value > highest { return cells + 1 }
-            let position = (value - lowest) * scale
-            return Int(position > 0 ? (position < beyond ? position : beyond) : 0)
-        }
-        // cellStart[c] = #{t : cell(d(p_t)) < c}.
+        // Positions 0...cells cover [lowest, highest]; cells + 1 is everything beyond `highest`.
+        let beyond = UInt32(cells + 1)
+        let top = Float(beyond)
+
+        // table[c] = #{t : cell(d(p_t)) < c}, with the `occupied` bit where some p_t has cell c.
         var t = 0
-        for c in 0...(cells + 1) {
-            while t < r && cell(NearestSelection.value(keys[t])) < c { t += 1 }
-            cellStart[c] = Int32(t)
+        for c in 0...Int(beyond) {
+            var entry = UInt32(t)
+            while t < r && Int(Self.cell(NearestSelection.value(keys[t]), lowest, highest, scale, top)) == c {
+                entry |= Self.occupied
+                t += 1
+            }
+            table[c] = entry
         }
         counts.update(repeating: 0, count: r + 1)
-        let keyList = keys, start = cellStart, tally = counts
-        let keyCount = r
+        let keyList = keys, lookup = table, tally = counts, cellOf = cellsOfChunk
+        let keyCount = r, occupied = Self.occupied
         var j = 0
         while j < count {
-            let end = min(count, j + 64)
-            var near: Int32 = 0
-            for s in j..<end { near &+= row[s] <= highest ? 1 : 0 }
+            let length = min(Self.chunk, count - j)
+            let values = row + j
+            var near: UInt32 = 0
+            for s in 0..<length {
+                let cell = Self.cell(values[s], lowest, highest, scale, top)
+                cellOf[s] = cell
+                near &+= cell == beyond ? 0 : 1
+            }
             if near > 0 {
-                for s in j..<end {
-                    let value = row[s]
-                    let position = (value - lowest) * scale
-                    let clamped = value > highest ? beyond : (position > 0 ? (position < beyond ? position : beyond) : 0)
-                    var pos = Int(start[Int(clamped)])
-                    let key = NearestSelection.key(value, s)
-                    while pos < keyCount && keyList[pos] < key { pos += 1 }
+                for s in 0..<length {
+                    let entry = lookup[Int(cellOf[s])]
+                    var pos = Int(entry & ~occupied)
+                    if entry & occupied != 0 {
+                        let key = NearestSelection.key(values[s], j + s)
+                        while pos < keyCount && keyList[pos] < key { pos += 1 }
+                    }
                     tally[pos] += 1
                 }
             }
-            j = end
+            j += length
         }
         var running: Int32 = 0
         for t in 0..<r {
@@ -99,5 +112,15 @@ struct RelevantRanks: ~Copyable {
             ranks[t] = running
         }
         return r
+    }
+
+    /// The grid cell of a distance: 0 at or below `lowest`, about `scale`·(value − lowest) up to
+    /// `highest`, `top` beyond it. Monotone in `value`; rounding to the nearest integer through
+    /// the 2²³ trick keeps the loop free of branches and conversions that trap.
+    @inline(__always)
+    static func cell(_ value: Float, _ lowest: Float, _ highest: Float, _ scale: Float, _ top: Float) -> UInt32 {
+        let position = (value - lowest) * scale
+        let clamped = value > highest ? top : (position > 0 ? (position < top ? position : top) : 0)
+        return (clamped + 8_388_608).bitPattern &- 0x4B00_0000
     }
 }
