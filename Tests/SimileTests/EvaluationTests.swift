@@ -381,7 +381,11 @@ struct EvaluationTests {
         let report = try evaluate(try Matrix([[1.0, 2.0]]), [0])
         #expect(report.precisionAt1 == nil && report.queriesWithoutMatch == 1)
         #expect(report.dimensionVariance == nil && report.nmi == 1)
-        #expect(!report.warnings.isEmpty)
+        #expect(report.warnings.contains { $0.contains("no other embedding to rank") })
+        let unique = try evaluate(Self.line, [0, 1, 2, 3, 4, 5])
+        #expect(unique.map == nil && unique.queriesWithoutMatch == 6 && unique.intraInterRatioL2 == nil)
+        #expect(unique.warnings.contains { $0.contains("no two embeddings share a label") })
+        #expect(unique.warnings.contains { $0.contains("intra/inter ratios are undefined") })
     }
 
     @Test func theReportUsesSnakeCaseKeys() throws {

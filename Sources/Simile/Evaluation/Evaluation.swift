@@ -117,16 +117,16 @@ public enum Evaluation {
             search = min(available, max(depth, recallDepth))
             if search >= available && !searchAll && search > 4096 { searchAll = true }
         } else if !neighbourMetrics.isEmpty {
-            report.warnings.append(
-                n == 0 || available <= 0
-                    ? "there is no other reference to rank; the neighbour metrics are undefined"
-                    : "no query label occurs among the references; the neighbour metrics are undefined")
+            let reason = available <= 0 ? "there is no other embedding to rank"
+                : labels.selfReference && references == nil ? "no two embeddings share a label"
+                : "no query label occurs among the references"
+            report.warnings.append("\(reason); the neighbour metrics are undefined")
         }
         let runNeighbours = depth > 0
 
         let scan = DistanceScan(query: queries, reference: references, blockRows: options.blockRows)
-        var results = [RetrievalMetrics](repeating: RetrievalMetrics(), count: runNeighbours ? n : 0)
-        var moments = [DistanceMoments](repeating: DistanceMoments(), count: pairDistances ? n : 0)
+        var results = [RetrievalMetrics](repeating: RetrievalMetrics(), count: n)
+        var moments = [DistanceMoments](repeating: DistanceMoments(), count: n)
         let largestClass = (0..<labels.classCount).map { labels.referenceStart[$0 + 1] - labels.referenceStart[$0] }.max() ?? 0
         let selfReference = labels.selfReference
         let searchDepth = search, pmlDepth = depth, all = searchAll
@@ -134,8 +134,8 @@ public enum Evaluation {
             moments.withUnsafeMutableBufferPointer { momentBuffer in
                 labels.referenceRows.withUnsafeBufferPointer { classRows in
                     labels.referenceClass.withUnsafeBufferPointer { referenceClass in
-                        let resultOut = SendablePointer(resultBuffer.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!)
-                        let momentOut = SendablePointer(momentBuffer.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!)
+                        let resultOut = SendablePointer(resultBuffer.baseAddress!)
+                        let momentOut = SendablePointer(momentBuffer.baseAddress!)
                         let allClassRows = SendableConstPointer(classRows.baseAddress!)
                         let classOf = SendableConstPointer(referenceClass.baseAddress!)
                         scan.forEachChunk { range, rows in
