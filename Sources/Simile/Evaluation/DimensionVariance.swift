@@ -11,16 +11,21 @@ enum DimensionVariance {
         var mean = [Double](repeating: 0, count: d)
         var squares = [Double](repeating: 0, count: d)
         x.elements.withUnsafeBufferPointer { buffer in
-            for i in 0..<n {
-                let row = buffer.baseAddress! + i * d
-                for t in 0..<d { mean[t] += Double(row[t]) }
-            }
-            for t in 0..<d { mean[t] /= Double(n) }
-            for i in 0..<n {
-                let row = buffer.baseAddress! + i * d
-                for t in 0..<d {
-                    let deviation = Double(row[t]) - mean[t]
-                    squares[t] += deviation * deviation
+            mean.withUnsafeMutableBufferPointer { meanBuffer in
+                squares.withUnsafeMutableBufferPointer { squareBuffer in
+                    let means = meanBuffer.baseAddress!, sums = squareBuffer.baseAddress!
+                    for i in 0..<n {
+                        let row = buffer.baseAddress! + i * d
+                        for t in 0..<d { means[t] += Double(row[t]) }
+                    }
+                    for t in 0..<d { means[t] /= Double(n) }
+                    for i in 0..<n {
+                        let row = buffer.baseAddress! + i * d
+                        for t in 0..<d {
+                            let deviation = Double(row[t]) - means[t]
+                            sums[t] += deviation * deviation
+                        }
+                    }
                 }
             }
         }

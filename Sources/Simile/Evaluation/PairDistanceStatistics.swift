@@ -59,46 +59,71 @@ struct PairDistanceStatistics: Sendable, Equatable {
             return (exactL1(query: query, reference: reference, labels: labels), nil)
         }
         // Pairs of each kind per query, and their running totals.
-        var intraStart = [Int](repeating: 0, count: n + 1), interStart = [Int](repeating: 0, count: n + 1)
+        var intraStartList = [Int](repeating: 0, count: n + 1), interStartList = [Int](repeating: 0, count: n + 1)
         for i in 0..<n {
             let r = labels.relevantCount(query: i)
-            intraStart[i + 1] = intraStart[i] + r
-            interStart[i + 1] = interStart[i] + (m - selfCount - r)
+            intraStartList[i + 1] = intraStartList[i] + r
+            interStartList[i + 1] = interStartList[i] + (m - selfCount - r)
         }
-        var generator = SeededGenerator(seed: seed, stream: 0x4C31)  // "L1"
-        func draw(_ start: [Int], _ pick: (Int, Int) -> Int) -> [(Int32, Int32)] {
-            let total = start[n]
-            guard total > 0 else { return [] }
-            return (0..<samples).map { _ in
-                let u = Int.random(in: 0..<total, using: &generator)
-                // The query whose range holds u: the last i with start[i] ≤ u.
-                var low = 0, high = n
-                while high - low > 1 {
-                    let middle = (low + high) / 2
-                    if start[middle] <= u { low = middle } else { high = middle }
-                }
-                return (Int32(low), Int32(pick(low, u - start[low])))
+        let intraStart = intraStartList, interStart = interStartList
+        let d = query.columns
+        // Chunks of 4,096 draws, each from its own generator stream: parallel, and the same
+        // numbers on any number of cores.
+        let chunkSize = 4096
+        let chunkCount = (samples + chunkSize - 1) / chunkSize
+        let partials: [(DistanceMoments, DistanceMoments)] = query.elements.withUnsafeBufferPointer { q in
+            reference.elements.withUnsafeBufferPointer { r in
+                let qs = SendableConstPointer(q.baseAddress!), rs = SendableConstPointer(r.baseAddress!)
+                return Parallel.map(chunkCount, grain: 1) { chunks in
+                    chunks.map { chunk in
+                        var generator = SeededGenerator(seed: seed, stream: 0x4C31_0000 &+ UInt64(chunk))  // "L1"
+                        let draws = min(chunkSize, samples - chunk * chunkSize)
+                        func moments(_ start: [Int], _ pick: (Int, Int) -> Int) -> DistanceMoments {
+                            var result = DistanceMoments()
+                            let total = start[n]
+                            guard total > 0 else { return result }
+                            for _ in 0..<draws {
+                                let u = Int.random(in: 0..<total, using: &generator)
+                                // The query whose range holds u: the last i with start[i] ≤ u.
+                                var low = 0, high = n
+                                while high - low > 1 {
+                                    let middle = (low + high) / 2
+                                    if start[middle] <= u { low = middle } else { high = middle }
+                                }
+                                let j = pick(low, u - start[low])
+                                let value = Double(l1Distance(qs.pointer + low * d, rs.pointer + j * d, d))
+                                result.merge(DistanceMoments(count: 1, mean: value, squaredDeviations: 0))
+                            }
+                            return result
+                        }
+                        let intra = moments(intraStart) { i, t in
+                            // The t-th same-label reference of query i, skipping query i itself.
+                            let rows = labels.rows(ofClass: Int(labels.queryClass[i]))
+                            var index = rows.startIndex + t
+                            if labels.selfReference, let own = position(of: Int32(i), in: rows), own <= index { index += 1 }
+                            return Int(rows[index])
+                        }
+                        let inter = moments(interStart) { i, t in
+                            // The t-th reference of another label: t plus the same-label rows before it,
+                            // i.e. the number of s with rows[s] − s ≤ t (non-decreasing in s).
+                            let rows = labels.rows(ofClass: Int(labels.queryClass[i]))
+                            var low = 0, high = rows.count
+                            while low < high {
+                                let middle = (low + high) / 2
+                                if Int(rows[rows.startIndex + middle]) - middle <= t { low = middle + 1 } else { high = middle }
+                            }
+                            return t + low
+                        }
+                        return (intra, inter)
+                    }
+                }.flatMap { $0 }
             }
         }
-        let intraPairs = draw(intraStart) { i, t in
-            // The t-th same-label reference of query i, skipping query i itself.
-            let rows = labels.rows(ofClass: Int(labels.queryClass[i]))
-            var index = rows.startIndex + t
-            if labels.selfReference, let own = position(of: Int32(i), in: rows), own <= index { index += 1 }
-            return Int(rows[index])
+        var intra = DistanceMoments(), inter = DistanceMoments()
+        for (a, b) in partials {
+            intra.merge(a)
+            inter.merge(b)
         }
-        let interPairs = draw(interStart) { i, t in
-            // The t-th reference of another label: t plus the same-label rows before it.
-            let rows = labels.rows(ofClass: Int(labels.queryClass[i]))
-            var low = 0, high = rows.count  // count of s with rows[s] − s ≤ t (non-decreasing in s)
-            while low < high {
-                let middle = (low + high) / 2
-                if Int(rows[rows.startIndex + middle]) - middle <= t { low = middle + 1 } else { high = middle }
-            }
-            return t + low
-        }
-        let intra = moments(of: intraPairs, query: query, reference: reference)
-        let inter = moments(of: interPairs, query: query, reference: reference)
         return (PairDistanceStatistics(intra: intra, intraPairs: Double(intraStart[n]), inter: inter,
                                        interPairs: Double(interStart[n])), samples)
     }
@@ -118,32 +143,6 @@ struct PairDistanceStatistics: Sendable, Equatable {
         var sum: Float = 0
         for t in 0..<d { sum = Relaxed.sum(sum, abs(a[t] - b[t])) }
         return sum
-    }
-
-    /// Mean and deviations of the L1 distances of sampled pairs (chunks merged in order).
-    static func moments(of pairs: [(Int32, Int32)], query: Matrix<Float>, reference: Matrix<Float>) -> DistanceMoments {
-        guard !pairs.isEmpty else { return DistanceMoments() }
-        let d = query.columns
-        let partials: [DistanceMoments] = query.elements.withUnsafeBufferPointer { q in
-            reference.elements.withUnsafeBufferPointer { r in
-                pairs.withUnsafeBufferPointer { list in
-                    let qs = SendableConstPointer(q.baseAddress!), rs = SendableConstPointer(r.baseAddress!)
-                    let pairList = SendableConstPointer(list.baseAddress!)
-                    return Parallel.map(list.count, grain: 4096) { range in
-                        var chunk = DistanceMoments()
-                        for index in range {
-                            let (i, j) = pairList.pointer[index]
-                            let value = Double(l1Distance(qs.pointer + Int(i) * d, rs.pointer + Int(j) * d, d))
-                            chunk.merge(DistanceMoments(count: 1, mean: value, squaredDeviations: 0))
-                        }
-                        return chunk
-                    }
-                }
-            }
-        }
-        var total = DistanceMoments()
-        for partial in partials { total.merge(partial) }
-        return total
     }
 
     /// Every pair's L1 distance, row by row.
