@@ -80,8 +80,10 @@ struct EvaluationGoldenTests {
         options.referenceIncludesQuery = golden.mode == "reference-includes-query"
         let query = try Matrix<Float>(golden.query.map { $0.map(Float.init) })
         let reference = try golden.reference.map { try Matrix<Float>($0.map { $0.map(Float.init) }) }
-        for blockRows in [nil, 1, 7] as [Int?] {
+        let runs: [(Int?, EvaluationOptions.Ranking)] = [(nil, .automatic), (1, .counting), (7, .selection), (nil, .selection)]
+        for (blockRows, ranking) in runs {
             options.blockRows = blockRows
+            options.ranking = ranking
             let report = try Evaluation.evaluate(query: query, queryLabels: golden.query_labels, reference: reference,
                                                  referenceLabels: golden.reference_labels, options: options)
             let actual: [String: Double?] = [
@@ -96,7 +98,7 @@ struct EvaluationGoldenTests {
                     break
                 case let (expected?, value?):
                     let tolerance = name == "mean_reciprocal_rank" ? 1e-6 : 1e-12
-                    #expect(abs(value - expected) <= tolerance, "\(golden.id) \(name) block \(String(describing: blockRows)): \(value) vs PML \(expected)")
+                    #expect(abs(value - expected) <= tolerance, "\(golden.id) \(name) block \(String(describing: blockRows)) \(ranking): \(value) vs PML \(expected)")
                 default:
                     Issue.record("\(golden.id) \(name): \(String(describing: value)) vs PML \(String(describing: expected))")
                 }

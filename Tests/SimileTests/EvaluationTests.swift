@@ -186,10 +186,22 @@ struct EvaluationTests {
             }
             #expect(reports.allSatisfy { $0 == reports[0] }, "k=\(k)")
         }
-        // k = all counted in blocks equals a full sort (k = every reference through the heap).
-        let counted = try evaluate(x, labels) { $0.k = .all }
-        let sorted = try evaluate(x, labels) { $0.k = .count(x.rows - 1) }
-        #expect(counted.map == sorted.map && counted.mapAtR == sorted.mapAtR && counted.mrr == sorted.mrr)
+        // Counting ranks (k = all's way) equals selecting neighbours, for every k.
+        for k in [EvaluationOptions.Depth.all, .maxBinCount, .count(3), .count(40)] {
+            let counted = try evaluate(x, labels) {
+                $0.k = k
+                $0.ranking = .counting
+                $0.metrics = EvaluationOptions.Metric.neighbourMetrics
+            }
+            let selected = try evaluate(x, labels) {
+                $0.k = k
+                $0.ranking = .selection
+                $0.metrics = EvaluationOptions.Metric.neighbourMetrics
+                $0.blockRows = 9
+            }
+            #expect(counted == selected, "k=\(k)")
+            #expect(counted.map != nil && counted.recallAtK?.count == 4)
+        }
     }
 
     @Test func resultsDoNotDependOnTheScalarType() throws {

@@ -115,7 +115,13 @@ public enum Evaluation {
             report.k = depth
             let recallDepth = neighbourMetrics.contains(.recallAtK) ? (options.recallAt.max() ?? 1) : 1
             search = min(available, max(depth, recallDepth))
-            if search >= available && !searchAll && search > 4096 { searchAll = true }
+            // Deep searches count the ranks of all relevant references instead (O(M) per query
+            // whatever the depth; ranks beyond the depth are then ignored).
+            switch options.ranking {
+            case .automatic: searchAll = searchAll || search * 16 > available
+            case .counting: searchAll = true
+            case .selection: searchAll = false
+            }
         } else if !neighbourMetrics.isEmpty {
             let reason = available <= 0 ? "there is no other embedding to rank"
                 : labels.selfReference && references == nil ? "no two embeddings share a label"

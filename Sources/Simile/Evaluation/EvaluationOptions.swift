@@ -107,6 +107,18 @@ public struct EvaluationOptions: Sendable, Equatable {
     /// stays within 16 MiB (or 128 rows, up to 256 MiB, for very large reference sets).
     public var blockRows: Int?
 
+    /// How each query's ranking is found (internal: the tests run both ways and compare).
+    enum Ranking: Sendable, Equatable {
+        /// Counting for k = all or deep searches, selection otherwise.
+        case automatic
+        /// The ranks of every relevant reference, by counting (`RelevantRanks`).
+        case counting
+        /// The nearest k entries, by selection (`NearestSelection`).
+        case selection
+    }
+
+    var ranking = Ranking.automatic
+
     public init(metrics: Set<Metric> = Set(Metric.allCases), k: Depth = .all, recallAt: [Int] = [1, 2, 4, 8],
                 geometry: Geometry = .euclidean, averageOfAverages: Bool = false,
                 referenceIncludesQuery: Bool = false, clustering: Clustering = Clustering(), seed: UInt64 = 0,
