@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time forward+backward passes (a benchmark to run by hand, never a test).",
         subcommands: [BenchLossCommand.self, BenchDistanceCommand.self, BenchGEMMCommand.self, BenchAllCommand.self,
-                      BenchMinerCommand.self])
+                      BenchMinerCommand.self, BenchEvaluateCommand.self])
 }
 
 /// Shared timing helpers.

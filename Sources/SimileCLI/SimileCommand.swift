@@ -14,7 +14,7 @@ struct SimileCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [ListCommand.self, DescribeCommand.self, ComputeCommand.self, BenchCommand.self, DocsCommand.self,
-                      SampleCommand.self, DataCommand.self])
+                      SampleCommand.self, DataCommand.self, EvaluateCommand.self])
 
     /// Runs the command; user errors go to stderr with exit code 2, never as a stack trace.
     static func main() {
