@@ -26,6 +26,13 @@ struct DataOptions: ParsableArguments {
 
     /// The dataset the options name.
     func load() throws -> Dataset {
+        try Self.load(data: data, label: label, metadata: metadata, features: features, ignored: ignored,
+                      missing: missing)
+    }
+
+    /// A CSV file, or the built-in synthetic-ecg cohort.
+    static func load(data: String, label: String?, metadata: [String] = [], features: [String] = [],
+                     ignored: [String] = [], missing: MissingValuePolicy = .reject) throws -> Dataset {
         if data == "synthetic-ecg" && !FileManager.default.fileExists(atPath: data) {
             if let label, label != SyntheticECG.labelColumn {
                 throw SimileError.invalidInput("the synthetic-ecg cohort's label column is '\(SyntheticECG.labelColumn)', not '\(label)'")

@@ -14,7 +14,7 @@ struct SimileCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [ListCommand.self, DescribeCommand.self, ComputeCommand.self, BenchCommand.self, DocsCommand.self,
-                      SampleCommand.self, DataCommand.self, EvaluateCommand.self])
+                      SampleCommand.self, DataCommand.self, EvaluateCommand.self, TrainCommand.self, EmbedCommand.self])
 
     /// Runs the command; user errors go to stderr with exit code 2, never as a stack trace.
     static func main() {
@@ -56,13 +56,13 @@ enum Console {
     }
 
     /// Writes to a file atomically (temporary file, then rename), or to standard output for nil or "-".
-    static func write(_ text: String, to path: String?) throws {
+    static func write(_ text: String, to path: String?, trailingNewline: Bool = true) throws {
         guard let path, path != "-" else {
-            print(text)
+            print(text, terminator: trailingNewline ? "\n" : "")
             return
         }
         do {
-            try Data((text + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try Data((trailingNewline ? text + "\n" : text).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw SimileError.invalidInput("cannot write '\(path)': \(error.localizedDescription)")
         }

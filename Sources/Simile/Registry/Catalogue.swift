@@ -85,7 +85,8 @@ public enum Catalogue {
 }
 
 extension String {
-    func paddedTo(_ length: Int) -> String {
+    /// The string with spaces appended up to `length` characters.
+    public func paddedTo(_ length: Int) -> String {
         count >= length ? self : self + String(repeating: " ", count: length - count)
     }
 }

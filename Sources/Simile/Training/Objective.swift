@@ -142,6 +142,23 @@ public struct Objective: Sendable {
         return result
     }
 
+    /// The saved state of every stateful miner, by stage name (for checkpoints).
+    public func minerStates() throws -> [String: [UInt8]] {
+        var states: [String: [UInt8]] = [:]
+        for term in miners {
+            if let stateful = term.miner as? any StatefulMiner { states[term.stage.name] = try stateful.state() }
+        }
+        return states
+    }
+
+    /// Restores the stateful miners from `minerStates()`; stages missing from `states` are reset.
+    public func restoreMinerStates(_ states: [String: [UInt8]]) throws {
+        for term in miners {
+            guard let stateful = term.miner as? any StatefulMiner else { continue }
+            if let state = states[term.stage.name] { try stateful.restore(state) } else { stateful.reset() }
+        }
+    }
+
     /// The miner stages used in an epoch. With `suspendHardMining`, the phase before the epoch's
     /// phase is used instead (the collapse policy's fallback); the first phase has none before it.
     public func activeMiners(epoch: Int, suspendHardMining: Bool = false) -> [Stage] {
