@@ -60,9 +60,12 @@ public final class Trainer {
                               standardization: data.standardization, split: data.split)
     }
 
-    /// Continues from a saved state (the same pipeline and data).
+    /// Continues from a saved state (the same pipeline and data; only the number of epochs may
+    /// differ, so a finished run can be extended).
     public func restore(_ saved: TrainingState) throws {
-        guard saved.pipeline == pipeline else {
+        var comparable = saved.pipeline
+        comparable.settings.epochs = pipeline.settings.epochs
+        guard comparable == pipeline else {
             throw SimileError.invalidInput("the checkpoint was written by another pipeline ('\(saved.pipeline.name)'); resume with the same pipeline, or start afresh without --resume")
         }
         guard saved.standardization == data.standardization, saved.split == data.split else {
@@ -70,6 +73,7 @@ public final class Trainer {
         }
         try objective.restoreMinerStates(saved.minerStates)
         state = saved
+        state.pipeline = pipeline
     }
 
     /// Trains until `pipeline.settings.epochs`, writing a checkpoint after each epoch when
