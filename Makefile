@@ -28,17 +28,13 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
-# Until training lands (issue 5), the demo lists the components and reproduces PML's circle
-# loss on a built-in example batch.
+# The main job: train the recommended ECG pipeline on the built-in synthetic cohort and report
+# retrieval on unseen patients next to the raw-feature kNN baseline.
 demo: release
-	$(SIMILE) list
+	$(SIMILE) train ecg-recommended --data synthetic-ecg --out .build/demo-run
 	@echo
-	$(SIMILE) describe circle
-	@echo
-	$(SIMILE) compute loss circle --input Tests/Fixtures/pml/circle-input.json \
-		--output /tmp/simile-demo-circle.json --expect Tests/Fixtures/pml/circle-expected.json
-	@echo
-	$(SIMILE) bench loss multi-similarity --n 1024 --d 128
+	$(SIMILE) embed .build/demo-run --data synthetic-ecg --label patient_id --out .build/demo-run/all-embeddings.csv
+	@echo "embedded every exam of the cohort into .build/demo-run/all-embeddings.csv"
 
 # Times every loss over N x D and writes the tables into docs/benchmarks.md (run by hand; minutes).
 bench: release

@@ -50,6 +50,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print only the final report.")
     var quiet = false
 
+    @Flag(help: "Print the pipeline as JSON (adapted to the data) and stop: a starting point for a pipeline file.")
+    var printPipeline = false
+
     func run() throws {
         let dataset = try DataOptions.load(data: data, label: label, features: features, missing: missing)
         let testSet = try test.map { try DataOptions.load(data: $0, label: label ?? dataset.labelColumn, features: features, missing: missing) }
@@ -61,6 +64,10 @@ struct TrainCommand: ParsableCommand {
             throw SimileError.invalidInput("unknown split '\(pipeline.settings.split)'; use subject or exam")
         }
         for warning in warnings { Console.error("warning: " + warning) }
+        if printPipeline {
+            print(try Console.json(pipeline))
+            return
+        }
 
         let prepared = try PreparedData(dataset, test: testSet, strategy: strategy,
                                         testFraction: pipeline.settings.testFraction, seed: pipeline.settings.seed)

@@ -110,8 +110,6 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Clip the global gradient norm of the model's parameters to this; nil for no clipping.
     public var clipNorm: Double?
-    /// Size of the embedding, the model's output.
-    public var embeddingSize: Int = 32
     /// How the data is split: `subject` (unseen patients, the default) or `exam` (enrolment).
     public var split: String = "subject"
     /// Fraction of subjects (or exams) held out for evaluation.

@@ -35,7 +35,7 @@ public enum Presets {
                 : "stratified-pk(by=[\(strata.joined(separator: ", "))], classes-per-batch=12, samples-per-class=4)"
             pipeline = Pipeline(name: name, stages: try [
                 Stage("sampler", .sampler, sampler),
-                Stage("model", .model, "mlp(hidden=[128, 64], output=32, activation=gelu)"),
+                Stage("model", .model, "mlp(hidden=[128], output=32, activation=gelu, dropout=0.3)"),
                 Stage("warm-up", .miner, "batch-all", epochs: "1-5"),
                 Stage("spread", .miner, "distance-weighted", epochs: "6-20"),
                 Stage("semi-hard", .miner, "semi-hard", epochs: "6-20"),
@@ -52,7 +52,7 @@ public enum Presets {
         case "contrastive-random":
             pipeline = Pipeline(name: name, stages: try [
                 Stage("sampler", .sampler, "random(batch-size=48)"),
-                Stage("model", .model, "mlp(hidden=[128, 64], output=32, activation=gelu)"),
+                Stage("model", .model, "mlp(hidden=[128], output=32, activation=gelu, dropout=0.3)"),
                 Stage("main", .loss, "contrastive(neg-margin=1)"),
                 Stage("optimizer", .optimizer, "adam(lr=0.001)"),
             ])
@@ -60,7 +60,7 @@ public enum Presets {
         case "triplet-semihard":
             pipeline = Pipeline(name: name, stages: try [
                 Stage("sampler", .sampler, "pk(classes-per-batch=12, samples-per-class=4)"),
-                Stage("model", .model, "mlp(hidden=[128, 64], output=32, activation=gelu)"),
+                Stage("model", .model, "mlp(hidden=[128], output=32, activation=gelu, dropout=0.3)"),
                 Stage("semi-hard", .miner, "semi-hard"),
                 Stage("main", .loss, "triplet-margin(margin=0.1)"),
                 Stage("optimizer", .optimizer, "adam(lr=0.001)"),
@@ -69,7 +69,7 @@ public enum Presets {
         case "margin-distance-weighted":
             pipeline = Pipeline(name: name, stages: try [
                 Stage("sampler", .sampler, "pk(classes-per-batch=12, samples-per-class=4)"),
-                Stage("model", .model, "mlp(hidden=[128, 64], output=32, activation=gelu)"),
+                Stage("model", .model, "mlp(hidden=[128], output=32, activation=gelu, dropout=0.3)"),
                 Stage("spread", .miner, "distance-weighted"),
                 Stage("main", .loss, "margin(learn-beta=true)"),
                 Stage("optimizer", .optimizer, "adam(lr=0.001)"),
@@ -78,7 +78,7 @@ public enum Presets {
         case "proxy-anchor":
             pipeline = Pipeline(name: name, stages: try [
                 Stage("sampler", .sampler, "pk(classes-per-batch=12, samples-per-class=4)"),
-                Stage("model", .model, "mlp(hidden=[128, 64], output=32, activation=gelu)"),
+                Stage("model", .model, "mlp(hidden=[128], output=32, activation=gelu, dropout=0.3)"),
                 Stage("main", .loss, "proxy-anchor"),
                 Stage("optimizer", .optimizer, "adam(lr=0.001)"),
             ])
