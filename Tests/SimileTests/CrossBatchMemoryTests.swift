@@ -136,7 +136,7 @@ struct CrossBatchMemoryTests {
             var memory = try CrossBatchMemory<Double>(embeddingSize: 3, capacity: 16)
             let x = Problems.gaussian(rows: 6, columns: 3, seed: 9)
             _ = try memory.loss(loss, x, [0, 0, 1, 1, 2, 2], items: [0, 1, 2, 3, 4, 5], miner: Registry.builtin.miner(spec))
-            let spy = Spy(try Registry.builtin.miner(spec))
+            let spy = RecordingMiner(try Registry.builtin.miner(spec))
             _ = try memory.loss(loss, x, [0, 0, 1, 1, 2, 2], items: [0, 1, 2, 3, 4, 5], miner: spy)
             let (items, referenceItems, tuples) = try #require(spy.seen.withLock { $0 })
             #expect(items == [0, 1, 2, 3, 4, 5] && referenceItems == memory.items, "\(spec)")
@@ -157,9 +157,9 @@ struct CrossBatchMemoryTests {
         var memory = try CrossBatchMemory<Double>(embeddingSize: 3, capacity: 8)
         let x = Problems.gaussian(rows: 4, columns: 3, seed: 3)
         let loss = try Registry.builtin.loss("triplet-margin")
-        let careless = Careless()
+        let careless = ItemBlindMiner()
         let output = try memory.loss(loss, x, [0, 0, 1, 1], items: [7, 8, 9, 10], miner: careless)
-        // Careless returns (a, a's own slot, n) triplets and one valid triplet; only the valid one is left.
+        // ItemBlindMiner returns (a, a's own slot, n) triplets and one valid triplet; only the valid one is left.
         let direct = try loss(x, [0, 0, 1, 1], tuples: .triplets([Triplet(0, 1, 2)]), reference: memory.embeddings,
                               referenceLabels: memory.labels)
         #expect(abs(output.value - direct.value) < 1e-12)
@@ -179,7 +179,7 @@ struct CrossBatchMemoryTests {
         }
         #expect(throws: SimileError.self) { try memory.loss(Registry.builtin.loss("n-pairs"), batch(2, rows: 2), [0, 1]) }
         // A failing miner: the batch it would have enqueued is taken out again.
-        #expect(throws: SimileError.self) { try memory.loss(loss, batch(2, rows: 2), [0, 1], miner: Failing()) }
+        #expect(throws: SimileError.self) { try memory.loss(loss, batch(2, rows: 2), [0, 1], miner: FailingMiner()) }
         #expect(memory == before)
         do {
             _ = try memory.loss(Registry.builtin.loss("npairs"), batch(2, rows: 2), [0, 1])
@@ -188,6 +188,38 @@ struct CrossBatchMemoryTests {
         }
         #expect(throws: SimileError.self) { try CrossBatchMemory<Float>(embeddingSize: 0) }
         #expect(throws: SimileError.self) { try CrossBatchMemory<Float>(embeddingSize: 4, capacity: 0) }
+    }
+
+    /// Every loss that takes reference embeddings and tuples runs against the memory, with and
+    /// without a miner, as the queue wraps around; every other loss is refused by name.
+    @Test func everyPairLossAndMinerWorksWithTheMemory() throws {
+        let registry = Registry.builtin
+        var used = 0
+        for descriptor in registry.descriptors(.loss) {
+            var parameters = (descriptor.examples.first ?? []).filter { !$0.hasPrefix("embedding-size=") }
+            if descriptor.parameter(named: "embedding-size") != nil { parameters.append("embedding-size=4") }
+            let loss = try registry.loss(descriptor.name, parameters)
+            let labels = [0, 0, 1, 1, 2, 2]
+            guard loss is any ReferenceCapable, loss is any TupleCapable else {
+                var memory = try CrossBatchMemory<Double>(embeddingSize: 4, capacity: 16)
+                #expect(throws: SimileError.self, "\(descriptor.name)") {
+                    try memory.loss(loss, Problems.gaussian(rows: 6, columns: 4, seed: 1), labels)
+                }
+                continue
+            }
+            used += 1
+            for miner in [nil, "batch-hard", "multi-similarity", "pair-margin", "mix(warmup=0)"] {
+                var memory = try CrossBatchMemory<Double>(embeddingSize: 4, capacity: 16)
+                let built = try miner.map { try registry.miner($0) }
+                for step in 0..<4 {
+                    let x = Problems.gaussian(rows: 6, columns: 4, seed: UInt64(10 * step + 1))
+                    let output = try memory.loss(loss, x, labels, items: Array((6 * step)..<(6 * step + 6)), miner: built,
+                                                 context: MiningContext(epoch: 1, step: UInt64(step)))
+                    #expect(output.value.isFinite && output.gradient.rows == 6, "\(descriptor.name) with \(miner ?? "all pairs")")
+                }
+            }
+        }
+        #expect(used >= 10)
     }
 
     /// Works in Float too, and a trainable loss gets its parameter gradients.
@@ -205,7 +237,7 @@ struct CrossBatchMemoryTests {
 }
 
 /// Records what a wrapped miner was given and returned.
-struct Spy: Miner {
+struct RecordingMiner: Miner {
     static let descriptor = ComponentDescriptor(kind: .miner, name: "spy", summary: "Test miner.")
     let inner: any Miner
     let seen = LockedState<([Int], [Int], Tuples)?>(nil)
@@ -219,7 +251,7 @@ struct Spy: Miner {
 }
 
 /// Pairs every anchor with its own fresh slot as positive (ignoring item ids), plus one valid triplet.
-struct Careless: Miner {
+struct ItemBlindMiner: Miner {
     static let descriptor = ComponentDescriptor(kind: .miner, name: "careless", summary: "Test miner.")
     init(_ arguments: Arguments) throws {}
     init() {}
@@ -229,7 +261,7 @@ struct Careless: Miner {
     }
 }
 
-struct Failing: Miner {
+struct FailingMiner: Miner {
     static let descriptor = ComponentDescriptor(kind: .miner, name: "failing", summary: "Test miner.")
     init(_ arguments: Arguments) throws {}
     init() {}

@@ -3,7 +3,7 @@ import Testing
 @testable import Simile
 
 /// Shared helpers of the strategy tests.
-enum Mining {
+enum StrategyTesting {
     static let registry = Registry.builtin
 
     static func input(seed: UInt64, labels: [Int], columns: Int = 4, referenceLabels: [Int]? = nil,
@@ -38,7 +38,7 @@ enum Mining {
 }
 
 struct StrategyMinerTests {
-    let registry = Mining.registry
+    let registry = StrategyTesting.registry
 
     // MARK: Every strategy
 
@@ -48,13 +48,13 @@ struct StrategyMinerTests {
         let labels = [0, 0, 1, 1, 2, 2, 3, 3, 0, 1, 2, 3]
         let referenceLabels = [0, 1, 2, 3, 0, 1, 2, 3, 1, 2]
         let inputs = [
-            Mining.input(seed: 1, labels: labels, context: MiningContext(epoch: 2, step: 5)),
-            Mining.input(seed: 2, labels: labels, referenceLabels: referenceLabels, context: MiningContext(epoch: 7, step: 1)),
-            Mining.input(seed: 3, labels: labels, referenceLabels: referenceLabels,
+            StrategyTesting.input(seed: 1, labels: labels, context: MiningContext(epoch: 2, step: 5)),
+            StrategyTesting.input(seed: 2, labels: labels, referenceLabels: referenceLabels, context: MiningContext(epoch: 7, step: 1)),
+            StrategyTesting.input(seed: 3, labels: labels, referenceLabels: referenceLabels,
                          context: MiningContext(epoch: 12, step: 2, referenceItems: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
                                                 batchItems: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])),
         ]
-        for name in Mining.strategies {
+        for name in StrategyTesting.strategies {
             let descriptor = try registry.descriptor(.miner, name)
             #expect(descriptor.examples.count >= 2, "\(name)")
             for example in descriptor.examples {
@@ -62,21 +62,21 @@ struct StrategyMinerTests {
                 for input in inputs {
                     let miner = try registry.miner(spec)
                     let first = try miner.mine(input)
-                    try Mining.check(first, input)
+                    try StrategyTesting.check(first, input)
                     (miner as? any StatefulMiner)?.reset()
                     let again = try registry.miner(spec).mine(input)
                     #expect(first == again, "\(spec)")
                     let float = try miner.mine(MinerInput(embeddings: input.embeddings.converted(to: Float.self), labels: input.labels,
                                                           reference: input.reference?.converted(to: Float.self),
                                                           referenceLabels: input.referenceLabels, context: input.context))
-                    try Mining.check(float, input)
+                    try StrategyTesting.check(float, input)
                 }
             }
         }
     }
 
     @Test func badInputIsAnErrorNotACrash() throws {
-        for name in Mining.strategies {
+        for name in StrategyTesting.strategies {
             let miner = try registry.miner(try registry.spec(name, registry.descriptor(.miner, name).examples[0]))
             #expect(throws: SimileError.self, "\(name)") {
                 try miner.mine(MinerInput(embeddings: Matrix<Double>(rows: 0, columns: 3), labels: []))
@@ -104,15 +104,15 @@ struct StrategyMinerTests {
                       ["pair-margin(pos-margin=0.3, neg-margin=1.3)", "semi-hard(margin=0.5)"],
                       ["triplet-margin(type-of-triplets=hard)", "multi-similarity(epsilon=0.5)"],
                       ["batch-all", "pair-margin(pos-margin=0.5, neg-margin=1.2)", "triplet-margin(margin=0.4)"]]
-        let inputs = [Mining.input(seed: 11, labels: [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 2]),
-                      Mining.input(seed: 12, labels: [0, 1, 2, 0, 1, 2], referenceLabels: [0, 1, 2, 0, 1, 2, 0, 1])]
+        let inputs = [StrategyTesting.input(seed: 11, labels: [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 2]),
+                      StrategyTesting.input(seed: 12, labels: [0, 1, 2, 0, 1, 2], referenceLabels: [0, 1, 2, 0, 1, 2, 0, 1])]
         var nonTrivial = 0
         for chain in chains {
             let cascade = try registry.miner("cascade(miners=[\(chain.joined(separator: ", "))])")
             for input in inputs {
                 let stages = try chain.map { try registry.miner($0).mine(input) }
                 let result = try cascade.mine(input)
-                let stageSets = stages.map(Mining.sets)
+                let stageSets = stages.map(StrategyTesting.sets)
                 func admitted(_ t: Triplet, by s: (triplets: Set<Triplet>?, positive: Set<IndexPair>, negative: Set<IndexPair>)) -> Bool {
                     s.triplets.map { $0.contains(t) }
                         ?? (s.positive.contains(IndexPair(t.anchor, t.positive)) && s.negative.contains(IndexPair(t.anchor, t.negative)))
@@ -127,12 +127,12 @@ struct StrategyMinerTests {
                 }
                 #expect(result == expected, "\(chain)")
                 // ⊆ every stage, as pairs (and as triplets where both are triplets).
-                let got = Mining.sets(result)
+                let got = StrategyTesting.sets(result)
                 for s in stageSets {
                     #expect(got.positive.isSubset(of: s.positive) && got.negative.isSubset(of: s.negative), "\(chain)")
                     if let mine = got.triplets, let theirs = s.triplets { #expect(mine.isSubset(of: theirs), "\(chain)") }
                 }
-                try Mining.check(result, input)
+                try StrategyTesting.check(result, input)
                 if !result.isEmpty && result != stages.last! { nonTrivial += 1 }
             }
         }
@@ -172,7 +172,7 @@ struct StrategyMinerTests {
             for seed in 0..<3 {
                 let spec = "cascade(\(chain), clusters=2, clustering=\(method), seed=\(seed))"
                 let result = try registry.miner(spec).mine(input)
-                try Mining.check(result, input)
+                try StrategyTesting.check(result, input)
                 let (classes, means) = ClassMeans.compute(input)
                 let (groups, count) = LabelClustering.groups(means, clusters: 2, method: method == "kmeans" ? .kmeans : .hash,
                                                              iterations: 10, seed: seed, step: 0)
@@ -224,7 +224,7 @@ struct StrategyMinerTests {
         let curriculum = try registry.miner(
             "curriculum(miner=triplet-margin(type-of-triplets=semihard), parameter=margin, values=[0.05, 0.1, 0.2], epochs=[1, 6, 11])")
         let labels = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
-        let base = Mining.input(seed: 21, labels: labels)
+        let base = StrategyTesting.input(seed: 21, labels: labels)
         let direct = try [0.05, 0.1, 0.2].map { try registry.miner("triplet-margin(type-of-triplets=semihard, margin=\($0))").mine(base) }
         #expect(direct[0] != direct[1] && direct[1] != direct[2], "the test batch must tell the phases apart")
         for epoch in 0...13 {
@@ -283,6 +283,12 @@ struct StrategyMinerTests {
         // A value outside the parameter's range fails validation.
         let negative = try ParameterSchedule(parameter: "margin", values: [0.1, -1], epochs: [1, 5])
         #expect(throws: SimileError.self) { try negative.validate(.loss, spec, registry: registry) }
+        // So does a value that breaks the component's own rule across parameters (cutoff < nonzero-loss-cutoff).
+        let crossing = try ParameterSchedule(parameter: "cutoff", values: [0.5, 1.5], epochs: [1, 5])
+        #expect(throws: SimileError.self) { try crossing.validate(.miner, ComponentSpec(name: "distance-weighted"), registry: registry) }
+        #expect(throws: SimileError.self) {
+            try registry.miner("curriculum(miner=mix(window=5), parameter=warmup, values=[1, 8], epochs=[1, 5])")
+        }
         #expect(throws: SimileError.self) { try ParameterSchedule(parameter: "beta", values: [.nan], epochs: [1]) }
         #expect(throws: SimileError.self) { try ParameterSchedule(parameter: "beta", values: [1], epochs: [-1]) }
     }
@@ -294,7 +300,7 @@ struct StrategyMinerTests {
         let curriculum = try registry.miner(spec) as! CurriculumMiner
         let labels = [0, 0, 1, 1, 2, 2]
         for (k, epoch) in [1, 1, 2, 3].enumerated() {
-            _ = try curriculum.mine(Mining.input(seed: UInt64(30 + k), labels: labels, context: MiningContext(epoch: epoch)))
+            _ = try curriculum.mine(StrategyTesting.input(seed: UInt64(30 + k), labels: labels, context: MiningContext(epoch: epoch)))
         }
         let phase2 = curriculum.phases[1] as! MixMiner
         #expect(phase2.recentHardness.count == 4)
@@ -323,9 +329,9 @@ struct StrategyMinerTests {
         var changedWithStep = false
         var previous: Tuples?
         for step in 0..<4 {
-            let input = Mining.input(seed: 40, labels: labels, columns: 2, context: MiningContext(step: UInt64(step), proxies: proxies))
+            let input = StrategyTesting.input(seed: 40, labels: labels, columns: 2, context: MiningContext(step: UInt64(step), proxies: proxies))
             let tuples = try miner.mine(input)
-            try Mining.check(tuples, input)
+            try StrategyTesting.check(tuples, input)
             let (positive, negative) = tuples.asPairs
             for a in labels.indices {
                 let mine = negative.filter { $0.anchor == a }
@@ -339,23 +345,26 @@ struct StrategyMinerTests {
             previous = tuples
         }
         #expect(changedWithStep, "each step draws afresh")
+        let reseeded = try registry.miner("proxy-guided(nearest-classes=2, negatives-per-anchor=3, seed=8)")
+            .mine(StrategyTesting.input(seed: 40, labels: labels, columns: 2, context: MiningContext(step: 3, proxies: proxies)))
+        #expect(reseeded != previous, "another seed draws other negatives")
         // Fewer candidates than draws: all of them.
         let all = try registry.miner("proxy-guided(nearest-classes=1, negatives-per-anchor=50)")
-            .mine(Mining.input(seed: 41, labels: labels, columns: 2, context: MiningContext(proxies: proxies)))
+            .mine(StrategyTesting.input(seed: 41, labels: labels, columns: 2, context: MiningContext(proxies: proxies)))
         #expect(all.asPairs.negative.filter { $0.anchor == 0 }.count == 4)
         // Labels without a proxy, proxies of another width.
         #expect(throws: SimileError.self) {
-            try miner.mine(Mining.input(seed: 40, labels: labels.map { $0 + 1 }, columns: 2, context: MiningContext(proxies: proxies)))
+            try miner.mine(StrategyTesting.input(seed: 40, labels: labels.map { $0 + 1 }, columns: 2, context: MiningContext(proxies: proxies)))
         }
         #expect(throws: SimileError.self) {
-            try miner.mine(Mining.input(seed: 40, labels: labels, columns: 3, context: MiningContext(proxies: proxies)))
+            try miner.mine(StrategyTesting.input(seed: 40, labels: labels, columns: 3, context: MiningContext(proxies: proxies)))
         }
     }
 
     /// Without proxies, the classes' normalised means rank the classes.
     @Test func proxyGuidedFallsBackToClassMeans() throws {
         let labels = [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
-        let input = Mining.input(seed: 50, labels: labels, columns: 3)
+        let input = StrategyTesting.input(seed: 50, labels: labels, columns: 3)
         let miner = try registry.miner("proxy-guided(nearest-classes=2, negatives-per-anchor=10)") as! ProxyGuidedMiner
         let (classes, means) = ClassMeans.compute(input)
         #expect(classes == [0, 1, 2, 3, 4])
@@ -437,14 +446,14 @@ struct StrategyMinerTests {
         let spec = "mix(hard=batch-hard, otherwise=batch-all, window=4, warmup=0)"
         let mix = try registry.miner(spec) as! MixMiner
         let labels = [0, 0, 1, 1, 2, 2]
-        for step in 0..<6 { _ = try mix.mine(Mining.input(seed: UInt64(70 + step), labels: labels)) }
+        for step in 0..<6 { _ = try mix.mine(StrategyTesting.input(seed: UInt64(70 + step), labels: labels)) }
         #expect(mix.recentHardness.count == 4)
         let saved = try mix.state()
         let copy = try registry.miner(spec) as! MixMiner
         try copy.restore(saved)
         #expect(try copy.state() == saved && copy.recentHardness == mix.recentHardness)
         for step in 0..<5 {
-            let input = Mining.input(seed: UInt64(80 + step), labels: labels)
+            let input = StrategyTesting.input(seed: UInt64(80 + step), labels: labels)
             #expect(try copy.mine(input) == mix.mine(input))
         }
         // A smaller window keeps the newest values.

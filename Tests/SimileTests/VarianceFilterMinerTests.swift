@@ -87,7 +87,7 @@ struct VarianceFilterMinerTests {
             let noisy = tuples.asPairs.negative.contains { $0.anchor == 0 && context.referenceItems![$0.other] == 102 }
             #expect(noisy == (epoch < 2), "epoch \(epoch)")
             #expect(hard.asPairs.negative.contains { $0.anchor == 0 && context.referenceItems![$0.other] == 102 })
-            try Mining.check(tuples, input)
+            try StrategyTesting.check(tuples, input)
         }
     }
 

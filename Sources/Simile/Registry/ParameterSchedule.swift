@@ -102,8 +102,9 @@ public struct ParameterSchedule: Sendable, Equatable, Codable {
         schedules.reduce(spec) { $1.applied(to: $0, epoch: epoch) }
     }
 
-    /// Checks that the component has this numeric parameter and that every phase's value is valid
-    /// for it (type and range), so that a bad schedule fails before training, not at epoch 11.
+    /// Checks that the component has this numeric parameter and that every phase builds (the
+    /// value's type and range, and the component's own checks across parameters), so that a bad
+    /// schedule fails before training, not at epoch 11.
     public func validate(_ kind: ComponentKind, _ spec: ComponentSpec, registry: Registry) throws {
         let descriptor = try registry.descriptor(kind, spec.name)
         guard let declared = descriptor.parameter(named: parameter) else {
@@ -117,6 +118,16 @@ public struct ParameterSchedule: Sendable, Equatable, Codable {
             throw SimileError.invalidInput(
                 "schedule of '\(parameter)': '\(descriptor.name)' parameter '\(parameter)' is a \(declared.type), not a number; only numeric parameters can be scheduled")
         }
-        for k in phases.indices { _ = try registry.arguments(kind, applied(to: spec, phase: k)) }
+        for k in phases.indices {
+            let phase = applied(to: spec, phase: k)
+            switch kind {
+            case .loss: _ = try registry.loss(phase)
+            case .miner: _ = try registry.miner(phase)
+            case .sampler: _ = try registry.sampler(phase)
+            case .regularizer: _ = try registry.regularizer(phase)
+            case .distance: _ = try registry.distance(phase)
+            case .reducer: _ = try registry.reducer(phase)
+            }
+        }
     }
 }

@@ -53,6 +53,16 @@ public struct VarianceFilterMiner: StatefulMiner {
     public let distance: any Distance
     let history: LockedState<History>
 
+    /// (anchor key, reference key).
+    struct PairKey: Hashable, Sendable {
+        let anchor: Int
+        let other: Int
+        init(_ anchor: Int, _ other: Int) {
+            self.anchor = anchor
+            self.other = other
+        }
+    }
+
     /// The tracked pairs.
     struct History: Sendable {
         struct Record: Sendable, Equatable {
@@ -216,24 +226,14 @@ public struct VarianceFilterMiner: StatefulMiner {
     }
 }
 
-/// (anchor key, reference key).
-struct PairKey: Hashable, Sendable {
-    let anchor: Int
-    let other: Int
-    init(_ anchor: Int, _ other: Int) {
-        self.anchor = anchor
-        self.other = other
-    }
-}
-
 extension VarianceFilterMiner.History {
-    mutating func remove(_ key: PairKey) {
+    mutating func remove(_ key: VarianceFilterMiner.PairKey) {
         guard pairs[key.anchor]?.removeValue(forKey: key.other) != nil else { return }
         size -= 1
         if pairs[key.anchor]?.isEmpty == true { pairs[key.anchor] = nil }
     }
 
-    mutating func countClose(_ key: PairKey, epoch: Int) {
+    mutating func countClose(_ key: VarianceFilterMiner.PairKey, epoch: Int) {
         if var record = pairs[key.anchor]?[key.other] {
             if record.lastEpoch != epoch {
                 record.count += 1
@@ -247,8 +247,8 @@ extension VarianceFilterMiner.History {
     }
 
     /// Every tracked pair, sorted by key.
-    func sortedEntries() -> [(PairKey, Record)] {
-        pairs.flatMap { anchor, row in row.map { (PairKey(anchor, $0.key), $0.value) } }
+    func sortedEntries() -> [(VarianceFilterMiner.PairKey, Record)] {
+        pairs.flatMap { anchor, row in row.map { (VarianceFilterMiner.PairKey(anchor, $0.key), $0.value) } }
             .sorted { ($0.0.anchor, $0.0.other) < ($1.0.anchor, $1.0.other) }
     }
 
