@@ -77,7 +77,11 @@ public struct CrossBatchMemory<S: SimileFloat>: Sendable, Equatable, Codable {
 
     /// The entries as a reference batch, in slot order (PML's `embedding_memory[:queue_idx]`, or
     /// the whole memory once full): the tuples a miner returns index these rows.
-    public var embeddings: Matrix<S> {
+    public var embeddings: Matrix<S> { filledRows() }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func filledRows() -> Matrix<S> {
         Matrix(rows: count, columns: embeddingSize, elements: Array(slots[0..<(count * embeddingSize)]))
     }
 
@@ -97,6 +101,8 @@ public struct CrossBatchMemory<S: SimileFloat>: Sendable, Equatable, Codable {
     /// Writes a batch into the next slots, overwriting the oldest entries once full, and returns
     /// the slots written. Checks the batch first, so a bad batch changes nothing.
     @discardableResult
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public mutating func enqueue(_ embeddings: Matrix<S>, labels: [Int], items: [Int]? = nil) throws -> [Int] {
         try check(embeddings, labels: labels, items: items)
         let n = embeddings.rows, d = embeddingSize
@@ -173,6 +179,8 @@ public struct CrossBatchMemory<S: SimileFloat>: Sendable, Equatable, Codable {
     ///   detached); `referenceGradient` is dL/d(memory rows), for whoever wants it.
     /// - Throws: before changing the memory, when the batch or the loss is unsuitable; if the
     ///   miner or the loss fails, the memory is restored to what it was.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public mutating func loss(
         _ loss: any Loss, _ embeddings: Matrix<S>, _ labels: [Int], items: [Int]? = nil, miner: (any Miner)? = nil,
         parameters: [String: Matrix<S>] = [:], context: MiningContext = MiningContext()

@@ -51,6 +51,8 @@ public struct ProxyGuidedMiner: Miner {
 
     /// For each class of the batch, its nearest classes among those present in the reference,
     /// nearest first.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func nearestClasses<S: SimileFloat>(_ input: MinerInput<S>) throws -> [Int: [Int]] {
         let name = Self.descriptor.name
         let batchClasses = Array(Set(input.labels)).sorted()
