@@ -89,6 +89,12 @@ extension Registry {
         HDCMiner.self,
         UniformHistogramMiner.self,
         DistanceWeightedMiner.self,
+        // Mining strategies (cascade, curriculum, variance-filter, proxy-guided, mix)
+        CascadeMiner.self,
+        CurriculumMiner.self,
+        VarianceFilterMiner.self,
+        ProxyGuidedMiner.self,
+        MixMiner.self,
     ]
 
     /// One per line.
