@@ -39,7 +39,7 @@ public enum Presets {
                 Stage("warm-up", .miner, "batch-all", epochs: "1-5"),
                 Stage("spread", .miner, "distance-weighted", epochs: "6-20"),
                 Stage("semi-hard", .miner, "semi-hard", epochs: "6-20"),
-                Stage("hard", .miner, "batch-hard", epochs: "21-"),
+                Stage("hard", .miner, "mix(hard=batch-hard, otherwise=semi-hard, hardest-fraction=0.2)", epochs: "21-"),
                 Stage("main", .loss, "multi-similarity"),
                 Stage("angular", .loss, "circle", weight: 0.1, mined: false),
                 Stage("center", .regularizer, "center"),
