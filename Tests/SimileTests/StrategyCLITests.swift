@@ -21,6 +21,20 @@ struct StrategyCLITests {
         #expect(cascade.stdout.contains("triplets"))
     }
 
+    @Test func theEpochInTheInputMovesACurriculum() throws {
+        func mine(epoch: Int) throws -> String {
+            let input = Self.batch.replacingOccurrences(of: "\"labels\"", with: "\"epoch\": \(epoch), \"labels\"")
+            let run = try SimileExecutable.run(
+                ["compute", "miner", "curriculum", "miner=triplet-margin(type-of-triplets=all)", "parameter=margin",
+                 "values=[0.01, 2]", "epochs=[1, 5]", "--input", "-", "--precision", "double"], stdin: input)
+            #expect(run.status == 0, "\(run.stderr)")
+            return run.stdout
+        }
+        let early = try mine(epoch: 1), late = try mine(epoch: 5)
+        #expect(early != late, "a wider margin at epoch 5 must keep more triplets")
+        #expect(late.components(separatedBy: "],").count > early.components(separatedBy: "],").count)
+    }
+
     @Test func describeAndErrors() throws {
         let describe = try SimileExecutable.run(["describe", "curriculum"])
         #expect(describe.status == 0 && describe.stdout.contains("epochs") && describe.stdout.contains("ParameterSchedule"))

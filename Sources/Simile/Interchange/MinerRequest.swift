@@ -2,7 +2,7 @@ import Foundation
 
 /// The JSON input of a miner, as `simile compute miner` reads it:
 /// `{"embeddings": [[…]], "labels": […], "reference_embeddings"?, "reference_labels"?, "step"?,
-///   "batch_items"?, "reference_items"?}`.
+///   "epoch"?, "batch_items"?, "reference_items"?, "proxies"?}`.
 ///
 /// The output is `TuplesJSON`, the form `simile compute loss` reads under "tuples".
 public struct MinerRequest: Codable, Sendable, Equatable {
@@ -16,9 +16,13 @@ public struct MinerRequest: Codable, Sendable, Equatable {
     /// row of its own item id (a cross-batch memory's stale copy of itself).
     public var batchItems: [Int]?
     public var referenceItems: [Int]?
+    /// The 1-based epoch, for miners that change with time (`curriculum`).
+    public var epoch: Int?
+    /// C×D class proxies, for `proxy-guided` (without them it uses the batch's class means).
+    public var proxies: [[Double]]?
 
     enum CodingKeys: String, CodingKey {
-        case embeddings, labels, step
+        case embeddings, labels, step, epoch, proxies
         case referenceEmbeddings = "reference_embeddings"
         case referenceLabels = "reference_labels"
         case batchItems = "batch_items"
@@ -46,6 +50,8 @@ public struct MinerRequest: Codable, Sendable, Equatable {
         step = try container.decodeIfPresent(UInt64.self, forKey: .step)
         batchItems = try container.decodeIfPresent([Int].self, forKey: .batchItems)
         referenceItems = try container.decodeIfPresent([Int].self, forKey: .referenceItems)
+        epoch = try container.decodeIfPresent(Int.self, forKey: .epoch)
+        proxies = try container.decodeIfPresent([[Double]].self, forKey: .proxies)
     }
 
     /// Integer class labels, with a clear message for anything else (continuous labels).
@@ -70,7 +76,9 @@ public struct MinerRequest: Codable, Sendable, Equatable {
         let reference = try referenceEmbeddings.map {
             try Matrix<S>($0.map { $0.map { S($0) } }, name: "reference_embeddings")
         }
-        let context = MiningContext(step: step ?? 0, referenceItems: referenceItems, batchItems: batchItems)
+        let context = MiningContext(epoch: epoch ?? 0, step: step ?? 0, referenceItems: referenceItems,
+                                    batchItems: batchItems,
+                                    proxies: try proxies.map { try Matrix<Double>($0, name: "proxies") })
         return try miner.mine(MinerInput(embeddings: x, labels: labels, reference: reference,
                                          referenceLabels: referenceLabels, context: context))
     }
