@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev libffi-dev libedit-dev
 SIMILE := .build/release/simile
 
-.PHONY: all deps build release test demo bench docs clean
+.PHONY: all deps build release test demo bench docs results clean
 
 all: build
 
@@ -35,6 +35,10 @@ demo: release
 	@echo
 	$(SIMILE) embed .build/demo-run --data synthetic-ecg --label patient_id --out .build/demo-run/all-embeddings.csv
 	@echo "embedded every exam of the cohort into .build/demo-run/all-embeddings.csv"
+
+# Reruns the trainings behind docs/results.md and prints its tables (run by hand; about a minute).
+results: release
+	python3 docs/results.py
 
 # Times every loss over N x D and writes the tables into docs/benchmarks.md (run by hand; minutes).
 bench: release

@@ -36,6 +36,11 @@ struct SimileCommand: ParsableCommand {
 }
 
 enum Console {
+    /// A line on standard error as it is (warnings and notes).
+    static func line(_ text: String) {
+        FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    }
+
     static func error(_ message: String) {
         var text = message.hasPrefix("error:") || message.hasPrefix("Error:") ? message : "error: " + message
         if !text.hasSuffix("\n") { text += "\n" }

@@ -63,7 +63,7 @@ struct TrainCommand: ParsableCommand {
         guard let strategy = SplitStrategy(word: pipeline.settings.split) else {
             throw SimileError.invalidInput("unknown split '\(pipeline.settings.split)'; use subject or exam")
         }
-        for warning in warnings { Console.error("warning: " + warning) }
+        for warning in warnings { Console.line("warning: " + warning) }
         if printPipeline {
             print(try Console.json(pipeline))
             return
@@ -95,7 +95,7 @@ struct TrainCommand: ParsableCommand {
                 if !quiet { print(EpochTable.row(record)) }
             case let .note(text):
                 progress.clear()
-                if !quiet { Console.error(text.hasPrefix("epoch") ? "note: " + text : text) }
+                if !quiet { Console.line("note: " + text) }
             }
         }
 
