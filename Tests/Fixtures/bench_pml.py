@@ -57,6 +57,21 @@ WITH_MINER = {
 }
 
 
+# Miners alone (no loss, no backward), as `simile bench miner NAME` times them.
+MINERS = {
+    "batch-hard": lambda: miners.BatchHardMiner(),
+    "batch-easy-hard": lambda: miners.BatchEasyHardMiner(),
+    "triplet-margin": lambda: miners.TripletMarginMiner(),
+    "semi-hard": lambda: miners.TripletMarginMiner(margin=0.2, type_of_triplets="semihard"),
+    "pair-margin": lambda: miners.PairMarginMiner(),
+    "multi-similarity": lambda: miners.MultiSimilarityMiner(),
+    "angular": lambda: miners.AngularMiner(),
+    "hdc": lambda: miners.HDCMiner(),
+    "uniform-histogram": lambda: miners.UniformHistogramMiner(),
+    "distance-weighted": lambda: miners.DistanceWeightedMiner(),
+}
+
+
 def timed(step, budget_ms=2000.0, max_runs=25):
     step()
     times = []
@@ -101,6 +116,17 @@ def main():
     classes = (args.n + 3) // 4
     cases += [(name, run(lambda make=make: make(classes, args.d))) for name, make in PER_CLASS_LOSSES.items()]
     cases += [(name, run(*makers)) for name, makers in WITH_MINER.items()]
+
+    def mine(make_miner):
+        miner = make_miner()
+
+        def step():
+            with torch.no_grad():
+                miner(x, labels)
+
+        return step
+
+    cases += [("miner " + name, mine(make)) for name, make in MINERS.items()]
     for name, step in cases:
         if args.only and name not in args.only.split(","):
             continue
