@@ -1,3 +1,5 @@
+import RealModule
+
 /// A dense, row-major matrix: N rows (samples) × D columns (embedding dimensions).
 ///
 /// Storage is a Swift array, so a `Matrix` is a value with copy-on-write. Products go through
@@ -23,6 +25,19 @@ public struct Matrix<Scalar: SimileFloat>: Sendable, Equatable {
         self.rows = rows
         self.columns = columns
         self.elements = elements
+    }
+
+    /// A matrix whose every element `initialize` writes (through a pointer to the row-major
+    /// storage), without zero-filling it first. For outputs of passes that write all of them.
+    init(rows: Int, columns: Int, writingEveryElement initialize: (UnsafeMutablePointer<Scalar>) -> Void) {
+        precondition(rows >= 0 && columns >= 0, "negative matrix shape \(rows)×\(columns)")
+        self.rows = rows
+        self.columns = columns
+        let count = rows * columns
+        elements = [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress, count > 0 { initialize(base) }
+            initialized = count
+        }
     }
 
     /// A matrix from nested rows, which must all have the same length.
@@ -62,8 +77,15 @@ public struct Matrix<Scalar: SimileFloat>: Sendable, Equatable {
     /// The same values in another scalar type.
     @_specialize(where Scalar == Float, T == Double)
     @_specialize(where Scalar == Double, T == Float)
+    @_specialize(where Scalar == Double, T == Double)
+    @_specialize(where Scalar == Float, T == Float)
     public func converted<T: SimileFloat>(to type: T.Type = T.self) -> Matrix<T> {
-        Matrix<T>(rows: rows, columns: columns, elements: elements.map { T($0) })
+        elements.withUnsafeBufferPointer { source in
+            Matrix<T>(rows: rows, columns: columns) { target in
+                let from = source.baseAddress!
+                for k in 0..<source.count { target[k] = T(from[k]) }
+            }
+        }
     }
 
     @_specialize(where Scalar == Float)
@@ -105,8 +127,10 @@ public struct Matrix<Scalar: SimileFloat>: Sendable, Equatable {
             var start = 0
             while start < buffer.count {
                 let end = Swift.min(buffer.count, start + 256)
+                // x·0 is ±0 for finite x and NaN otherwise, so the sum never overflows and the
+                // additions may be reordered (which lets the loop vectorise).
                 var sum: Scalar = 0
-                for k in start..<end { sum += buffer[k] * 0 }
+                for k in start..<end { sum = Relaxed.sum(sum, buffer[k] * 0) }
                 if !sum.isFinite {
                     for k in start..<end where !buffer[k].isFinite { return k }
                 }
@@ -202,12 +226,18 @@ extension Matrix {
     /// Multiplies row i by `factor(i)`.
     mutating func scaleRows(_ factor: (Int) -> Double) {
         let m = columns
+        let factors = (0..<rows).map { Scalar(factor($0)) }
         elements.withUnsafeMutableBufferPointer { buffer in
-            for i in 0..<rows {
-                let f = factor(i)
-                if f == 1 { continue }
-                let s = Scalar(f)
-                for j in 0..<m { buffer[i * m + j] *= s }
+            guard let start = buffer.baseAddress else { return }
+            let base = SendablePointer(start)
+            // Rows are independent, so the split (by size only) does not change the result.
+            Parallel.forEach(rows, grain: Swift.max(1, 32_768 / Swift.max(m, 1))) { range in
+                for i in range {
+                    let s = factors[i]
+                    if s == 1 { continue }
+                    let row = base.pointer + i * m
+                    for j in 0..<m { row[j] *= s }
+                }
             }
         }
     }

@@ -188,16 +188,21 @@ enum LpKernels {
                             }
                         }
                     } else {
-                        Parallel.forEach(n, grain: 32) { rows in
-                            let o = out.pointer
-                            for i in rows {
-                                let si = sxs[i]
-                                for j in 0..<m {
-                                    let scale = si + sys[j]
-                                    var v = scale - 2 * o[i * m + j]
-                                    if v < tol * scale { v = exact(i, j) }
-                                    v = Swift.max(v, 0)
-                                    o[i * m + j] = squared ? v : v.squareRoot()
+                        sys.withUnsafeBufferPointer { normsBuffer in
+                            let norms = SendableConstPointer(normsBuffer.baseAddress!)
+                            Parallel.forEach(n, grain: 32) { rows in
+                                let sj = norms.pointer
+                                for i in rows {
+                                    let si = sxs[i]
+                                    let o = out.pointer + i * m
+                                    // Vectorisable main pass, then the rare exact recomputations.
+                                    for j in 0..<m { o[j] = (si + sj[j]) - 2 * o[j] }
+                                    for j in 0..<m where o[j] < tol * (si + sj[j]) { o[j] = exact(i, j) }
+                                    if squared {
+                                        for j in 0..<m { o[j] = Swift.max(o[j], 0) }
+                                    } else {
+                                        for j in 0..<m { o[j] = Swift.max(o[j], 0).squareRoot() }
+                                    }
                                 }
                             }
                         }
@@ -243,15 +248,14 @@ enum LpKernels {
                         }
                     } else {
                         Parallel.forEach(n, grain: 32) { rows in
-                            let u = us.pointer, dist = ds.pointer, w = out.pointer
                             for i in rows {
-                                for j in 0..<m {
-                                    let index = i * m + j
-                                    if squared {
-                                        w[index] = u[index]
-                                    } else {
-                                        let dij = dist[index]
-                                        w[index] = dij > 0 ? u[index] / (2 * dij) : 0
+                                let u = us.pointer + i * m, dist = ds.pointer + i * m, w = out.pointer + i * m
+                                if squared {
+                                    for j in 0..<m { w[j] = u[j] }
+                                } else {
+                                    for j in 0..<m {
+                                        let dij = dist[j]
+                                        w[j] = dij > 0 ? u[j] / (2 * dij) : 0
                                     }
                                 }
                             }

@@ -137,8 +137,12 @@ enum PairwiseAlgebra {
         var sums = [Double](repeating: 0, count: c.columns)
         let m = c.columns
         c.elements.withUnsafeBufferPointer { source in
-            for i in 0..<c.rows {
-                for j in 0..<m { sums[j] += Double(source[i * m + j]) }
+            sums.withUnsafeMutableBufferPointer { target in
+                guard let base = source.baseAddress, let total = target.baseAddress else { return }
+                for i in 0..<c.rows {
+                    let row = base + i * m
+                    for j in 0..<m { total[j] += Double(row[j]) }
+                }
             }
         }
         return sums
@@ -163,18 +167,14 @@ enum PairwiseAlgebra {
 
     /// Squared row norms, accumulated in Double.
     static func squaredNorms<S: SimileFloat>(_ x: Matrix<S>) -> [Double] {
-        let d = x.columns
-        return x.elements.withUnsafeBufferPointer { px in
-            (0..<x.rows).map { i in
-                var sum = 0.0
-                let row = px.baseAddress! + i * d
-                for k in 0..<d {
-                    let v = Double(row[k])
-                    sum += v * v
-                }
-                return sum
+        var sums = [Double](repeating: 0, count: x.rows)
+        x.elements.withUnsafeBufferPointer { px in
+            sums.withUnsafeMutableBufferPointer { target in
+                guard let base = px.baseAddress, let out = target.baseAddress else { return }
+                RowNormalization<S>.rowDots(base, base, rows: x.rows, columns: x.columns, into: out)
             }
         }
+        return sums
     }
 
     /// X·Yᵀ (or the Gram matrix X·Xᵀ when y is nil).

@@ -77,19 +77,23 @@ enum ClassifierSupport {
     ///     ℓ = LSE(z) − (1 − ε)·z_y − (ε/C)·Σ_c z_c,   dℓ/dz_c = softmax(z)_c − (1 − ε)·[c = y] − ε/C
     ///
     /// The logits are read from `z` and the gradient is written over them. The log-sum-exp is
-    /// shifted by the row's maximum and summed in Double, so any scale stays finite.
+    /// shifted by the row's maximum and summed in Double, so any scale stays finite. The sums may
+    /// be reassociated (`Relaxed.sum`), which lets them vectorise: summed in order, each row would
+    /// wait on the latency of C dependent additions.
     @inline(__always)
     static func crossEntropy<S: SimileFloat>(_ z: UnsafeMutablePointer<S>, count: Int, target: Int,
                                             smoothing: Double) -> Double {
-        var largest = z[0]
-        for c in 1..<count where z[c] > largest { largest = z[c] }
+        let largest = maximum(z, count: count)
+        // Σ z only enters with label smoothing (with ε = 0 its term is 0·finite).
         var sumOfLogits = 0.0
-        for c in 0..<count { sumOfLogits += Double(z[c]) }
+        if smoothing != 0 {
+            for c in 0..<count { sumOfLogits = Relaxed.sum(sumOfLogits, Double(z[c])) }
+        }
         let targetLogit = Double(z[target])
         for c in 0..<count { z[c] -= largest }
         S.exp(UnsafePointer(z), z, count: count)
         var sum = 0.0
-        for c in 0..<count { sum += Double(z[c]) }
+        for c in 0..<count { sum = Relaxed.sum(sum, Double(z[c])) }
         let shift = Double(largest)
         let value = Double.log(sum) + (1 - smoothing) * (shift - targetLogit)
             + smoothing * (shift - sumOfLogits / Double(count))
@@ -99,6 +103,28 @@ enum ClassifierSupport {
         return value
     }
 
+    /// The largest of `count` (≥ 1) values, with four independent running maxima (one would wait
+    /// on each comparison in turn).
+    @inline(__always)
+    static func maximum<S: SimileFloat>(_ z: UnsafePointer<S>, count: Int) -> S {
+        var m0 = z[0], m1 = z[0], m2 = z[0], m3 = z[0]
+        var c = 1
+        while c + 4 <= count {
+            m0 = z[c] > m0 ? z[c] : m0
+            m1 = z[c + 1] > m1 ? z[c + 1] : m1
+            m2 = z[c + 2] > m2 ? z[c + 2] : m2
+            m3 = z[c + 3] > m3 ? z[c + 3] : m3
+            c += 4
+        }
+        while c < count {
+            m0 = z[c] > m0 ? z[c] : m0
+            c += 1
+        }
+        m0 = m1 > m0 ? m1 : m0
+        m2 = m3 > m2 ? m3 : m2
+        return m2 > m0 ? m2 : m0
+    }
+
     /// Cross-entropy of every row of z = a·M against its label: the N losses, and dℓᵢ/dM = a·(dℓᵢ/dz)
     /// (unscaled by the reducer), computed in parallel over rows.
     @_specialize(where S == Float)
@@ -106,11 +132,12 @@ enum ClassifierSupport {
     static func linearSoftmax<S: SimileFloat>(_ m: Matrix<S>, logitScale a: Double, labels: [Int], smoothing: Double)
         -> (values: [Double], upstream: Matrix<S>) {
         let n = m.rows, c = m.columns
-        var upstream = Matrix<S>(rows: n, columns: c)
-        let values: [Double] = m.elements.withUnsafeBufferPointer { source in
-            upstream.elements.withUnsafeMutableBufferPointer { target in
-                let input = SendableConstPointer(source.baseAddress!), out = SendablePointer(target.baseAddress!)
-                return Parallel.map(n, grain: Swift.max(1, 8_192 / Swift.max(c, 1))) { range -> [Double] in
+        var values: [Double] = []
+        // Every element of the upstream matrix is written (no zero-filling first).
+        let upstream: Matrix<S> = m.elements.withUnsafeBufferPointer { source in
+            Matrix(rows: n, columns: c) { target in
+                let input = SendableConstPointer(source.baseAddress!), out = SendablePointer(target)
+                values = Parallel.map(n, grain: Swift.max(1, 8_192 / Swift.max(c, 1))) { range -> [Double] in
                     range.map { i in
                         let row = input.pointer + i * c, z = out.pointer + i * c
                         let scale = S(a)
@@ -123,6 +150,18 @@ enum ClassifierSupport {
             }
         }
         return (values, upstream)
+    }
+
+    /// (softplus(x), σ(x)) from one exponential: the same values as `Elementwise.softplus(x)`
+    /// and `sigmoid(x)`, which take e^(−x) for x > 0 and eˣ otherwise (at x = 0 both are 1).
+    @inline(__always)
+    static func softplusAndSigmoid(_ x: Double) -> (softplus: Double, sigmoid: Double) {
+        if x > 0 {
+            let e = Double.exp(-x)
+            return (x + Double.log(onePlus: e), 1 / (1 + e))
+        }
+        let e = Double.exp(x)
+        return (Double.log(onePlus: e), e / (1 + e))
     }
 
     /// σ(x) without overflow.

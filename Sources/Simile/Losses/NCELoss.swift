@@ -72,11 +72,15 @@ public struct NCELoss: Loss, TupleCapable, Trainable {
 
     /// The noise classes of a call with this `step`: `noise-samples` per sample, in 0..<num-classes.
     public func noiseClasses(samples: Int, step: UInt64) -> [[Int]] {
+        let flat = flatNoiseClasses(samples: samples, step: step)
+        return (0..<samples).map { Array(flat[($0 * noiseSamples)..<(($0 + 1) * noiseSamples)]) }
+    }
+
+    /// The same draws, sample i's at i·K ..< (i + 1)·K of one array.
+    func flatNoiseClasses(samples: Int, step: UInt64) -> [Int] {
         var generator = SeededGenerator(seed: UInt64(seed), stream: step &+ 1)
         let c = UInt64(numClasses)
-        return (0..<samples).map { _ in
-            (0..<noiseSamples).map { _ in Int(generator.next().multipliedFullWidth(by: c).high) }
-        }
+        return (0..<(samples * noiseSamples)).map { _ in Int(generator.next().multipliedFullWidth(by: c).high) }
     }
 
     @_specialize(where S == Float)
@@ -88,7 +92,7 @@ public struct NCELoss: Loss, TupleCapable, Trainable {
         let weights = try ClassifierSupport.parameter(input, "weights", loss: name)
         let n = input.embeddings.rows, c = numClasses
         let minerWeights = ClassifierSupport.minerWeights(input.tuples, count: n)
-        let noise = noiseClasses(samples: n, step: input.step)
+        let noise = flatNoiseClasses(samples: n, step: input.step), draws = noiseSamples
         let matrix = try distance.forward(input.embeddings, weights)
         let logitScale = -distance.sign / temperature
         let offset = Double.log(Double(c) / Double(noiseSamples))
@@ -103,12 +107,15 @@ public struct NCELoss: Loss, TupleCapable, Trainable {
                         let y = labels[i]
                         // The data term: softplus(−Δ), slope −σ(−Δ).
                         let data = logitScale * Double(row[y]) + offset
-                        var value = Elementwise.softplus(-data)
-                        g[y] += S(-ClassifierSupport.sigmoid(-data) * logitScale)
-                        for k in noise[i] {
+                        let (dataLoss, dataSlope) = ClassifierSupport.softplusAndSigmoid(-data)
+                        var value = dataLoss
+                        g[y] += S(-dataSlope * logitScale)
+                        for q in (i * draws)..<((i + 1) * draws) {
+                            let k = noise[q]
                             let delta = logitScale * Double(row[k]) + offset
-                            value += Elementwise.softplus(delta)
-                            g[k] += S(ClassifierSupport.sigmoid(delta) * logitScale)
+                            let (noiseLoss, noiseSlope) = ClassifierSupport.softplusAndSigmoid(delta)
+                            value += noiseLoss
+                            g[k] += S(noiseSlope * logitScale)
                         }
                         return value
                     }

@@ -85,66 +85,76 @@ public struct ProxyAnchorLoss: Loss, TupleCapable, Trainable {
         let sign = distance.sign
         let slope = S(alpha * sign)  // a = offset + w − 1 − slope·M (negatives), offset + w − 1 + slope·M (positives)
         let offset = -alpha * sign * margin
-        var work = Matrix<S>(rows: n, columns: c)
         let grain = Swift.max(1, 16_384 / Swift.max(c, 1))
         let rowsOfLabels = labels
 
-        // Pass 1: exponents and each column's maxima over positives and over negatives.
+        // Pass 1 (reads M only): each column's maxima of the exponents over negatives and over positives.
         let maxima: [(negative: [S], positive: [S])] = matrix.values.elements.withUnsafeBufferPointer { values in
-            work.elements.withUnsafeMutableBufferPointer { target in
-                let m = SendableConstPointer(values.baseAddress!), out = SendablePointer(target.baseAddress!)
-                return Parallel.map(n, grain: grain) { range -> (negative: [S], positive: [S]) in
-                    var negative = [S](repeating: -S.infinity, count: c)
-                    var positive = [S](repeating: -S.infinity, count: c)
-                    negative.withUnsafeMutableBufferPointer { negativeMax in
-                        let nm = negativeMax.baseAddress!
+            let m = SendableConstPointer(values.baseAddress!)
+            return Parallel.map(n, grain: grain) { range -> (negative: [S], positive: [S]) in
+                var negative = [S](repeating: -S.infinity, count: c)
+                var positive = [S](repeating: -S.infinity, count: c)
+                negative.withUnsafeMutableBufferPointer { negativeMax in
+                    positive.withUnsafeMutableBufferPointer { positiveMax in
+                        let nm = negativeMax.baseAddress!, pm = positiveMax.baseAddress!
                         for i in range {
-                            let row = m.pointer + i * c, a = out.pointer + i * c
+                            let row = m.pointer + i * c
                             let w = S(minerWeights[i] - 1)
                             let base = S(offset) + w
-                            for k in 0..<c { a[k] = base - slope * row[k] }
                             let y = rowsOfLabels[i]
+                            // Row i's own class is a positive: keep its column's negative maximum as it was.
+                            let kept = nm[y]
+                            for k in 0..<c {
+                                let a = base - slope * row[k]
+                                nm[k] = a > nm[k] ? a : nm[k]
+                            }
+                            nm[y] = kept
                             let positiveExponent = slope * row[y] + S(offset) + w
-                            a[y] = -S.infinity
-                            for k in 0..<c { nm[k] = a[k] > nm[k] ? a[k] : nm[k] }
-                            a[y] = positiveExponent
-                            if positiveExponent > positive[y] { positive[y] = positiveExponent }
-                        }
-                    }
-                    return (negative, positive)
-                }
-            }
-        }
-        // Shifts: the maxima with the zero logit of "1 + Σ" included.
-        let negativeShift = (0..<c).map { k in maxima.reduce(S(0)) { Swift.max($0, $1.negative[k]) } }
-        let positiveShift = (0..<c).map { k in maxima.reduce(S(0)) { Swift.max($0, $1.positive[k]) } }
-
-        // Pass 2: shifted exponentials, and the column sums in Double (chunks merged in order).
-        let sums: [(negative: [Double], positive: [Double])] = work.elements.withUnsafeMutableBufferPointer { target in
-            let out = SendablePointer(target.baseAddress!)
-            return Parallel.map(n, grain: grain) { range -> (negative: [Double], positive: [Double]) in
-                var negative = [Double](repeating: 0, count: c), positive = [Double](repeating: 0, count: c)
-                negative.withUnsafeMutableBufferPointer { negativeSum in
-                    negativeShift.withUnsafeBufferPointer { shift in
-                        let ns = negativeSum.baseAddress!, sh = shift.baseAddress!
-                        for i in range {
-                            let a = out.pointer + i * c
-                            let y = rowsOfLabels[i]
-                            let positiveExponent = a[y] - positiveShift[y]
-                            for k in 0..<c { a[k] -= sh[k] }
-                            a[y] = positiveExponent
-                            S.exp(UnsafePointer(a), a, count: c)
-                            let e = a[y]
-                            a[y] = 0
-                            for k in 0..<c { ns[k] += Double(a[k]) }
-                            a[y] = e
-                            positive[y] += Double(e)
+                            if positiveExponent > pm[y] { pm[y] = positiveExponent }
                         }
                     }
                 }
                 return (negative, positive)
             }
         }
+        // Shifts: the maxima with the zero logit of "1 + Σ" included.
+        let negativeShift = (0..<c).map { k in maxima.reduce(S(0)) { Swift.max($0, $1.negative[k]) } }
+        let positiveShift = (0..<c).map { k in maxima.reduce(S(0)) { Swift.max($0, $1.positive[k]) } }
+
+        // Pass 2: shifted exponentials into `work` (every element written), and the column sums in
+        // Double (chunks merged in order).
+        var sums: [(negative: [Double], positive: [Double])] = []
+        let elements = [S](unsafeUninitializedCapacity: n * c) { buffer, initialized in
+            let out = SendablePointer(buffer.baseAddress!)
+            sums = matrix.values.elements.withUnsafeBufferPointer { values in
+                let m = SendableConstPointer(values.baseAddress!)
+                return Parallel.map(n, grain: grain) { range -> (negative: [Double], positive: [Double]) in
+                    var negative = [Double](repeating: 0, count: c), positive = [Double](repeating: 0, count: c)
+                    negative.withUnsafeMutableBufferPointer { negativeSum in
+                        negativeShift.withUnsafeBufferPointer { shift in
+                            let ns = negativeSum.baseAddress!, sh = shift.baseAddress!
+                            for i in range {
+                                let row = m.pointer + i * c, a = out.pointer + i * c
+                                let w = S(minerWeights[i] - 1)
+                                let base = S(offset) + w
+                                let y = rowsOfLabels[i]
+                                for k in 0..<c { a[k] = (base - slope * row[k]) - sh[k] }
+                                a[y] = (slope * row[y] + S(offset) + w) - positiveShift[y]
+                                S.exp(UnsafePointer(a), a, count: c)
+                                let e = a[y]
+                                a[y] = 0
+                                for k in 0..<c { ns[k] += Double(a[k]) }
+                                a[y] = e
+                                positive[y] += Double(e)
+                            }
+                        }
+                    }
+                    return (negative, positive)
+                }
+            }
+            initialized = n * c
+        }
+        var work = Matrix<S>(rows: n, columns: c, elements: elements)
         var negativeSum = [Double](repeating: 0, count: c), positiveSum = [Double](repeating: 0, count: c)
         for part in sums {
             for k in 0..<c {
