@@ -45,6 +45,10 @@ public struct LossInput<S: SimileFloat>: Sendable {
     public let parameters: [String: Matrix<S>]
     /// Distinguishes training steps for losses that sample at random (seeded by the loss's `seed`).
     public let step: UInt64
+    /// For triplet tuples already grouped by anchor (anchors nondecreasing, as every miner emits
+    /// them): where each anchor's triplets start, N + 1 entries. Set only by the input checks,
+    /// which find it in the same pass; nil otherwise (the triplets are then bucketed by anchor).
+    let tripletOffsets: [Int]?
 
     /// The batch that positives and negatives come from.
     public var referenceEmbeddings: Matrix<S> { reference ?? embeddings }
@@ -53,7 +57,7 @@ public struct LossInput<S: SimileFloat>: Sendable {
     public var isSelfComparison: Bool { reference == nil }
 
     init(embeddings: Matrix<S>, labels: Labels, reference: Matrix<S>?, referenceLabels: Labels?, tuples: Tuples?,
-         parameters: [String: Matrix<S>], step: UInt64) {
+         parameters: [String: Matrix<S>], step: UInt64, tripletOffsets: [Int]? = nil) {
         self.embeddings = embeddings
         self.labels = labels
         self.reference = reference
@@ -61,6 +65,7 @@ public struct LossInput<S: SimileFloat>: Sendable {
         self.tuples = tuples
         self.parameters = parameters
         self.step = step
+        self.tripletOffsets = tripletOffsets
     }
 
     /// Class labels of the batch; throws for continuous labels.

@@ -73,17 +73,18 @@ enum LossInputValidator {
         }
         let labels = try conform(labels, for: loss)
         let referenceLabels = try referenceLabels.map { try conform($0, for: loss) }
+        var tripletOffsets: [Int]?
         if let tuples {
             guard loss is any TupleCapable else {
                 throw SimileError.unsupported(component: name, message: "does not take mined tuples; leave out tuples")
             }
-            try checkTuples(tuples, rows: embeddings.rows, referenceRows: reference?.rows ?? embeddings.rows,
-                            labels: labels.classes, referenceLabels: (referenceLabels ?? labels).classes,
-                            isSelf: reference == nil)
+            tripletOffsets = try checkTuples(tuples, rows: embeddings.rows, referenceRows: reference?.rows ?? embeddings.rows,
+                                             labels: labels.classes, referenceLabels: (referenceLabels ?? labels).classes,
+                                             isSelf: reference == nil)
         }
         let parameters = try checkParameters(parameters, loss: loss)
         return LossInput(embeddings: embeddings, labels: labels, reference: reference, referenceLabels: referenceLabels,
-                         tuples: tuples, parameters: parameters, step: step)
+                         tuples: tuples, parameters: parameters, step: step, tripletOffsets: tripletOffsets)
     }
 
     private static func checkBatch<S: SimileFloat>(_ x: Matrix<S>, _ labels: Labels, what: String,
@@ -113,8 +114,27 @@ enum LossInputValidator {
         }
     }
 
+    /// Checks mined tuples. For triplets grouped by anchor (anchors nondecreasing, as miners emit
+    /// them) returns where each anchor's triplets start (N + 1 offsets), found in the same pass.
+    ///
+    /// Valid tuples take one parallel pass; only when it finds a problem does the ordered check
+    /// run, so that the error names the first offending tuple.
+    @discardableResult
     static func checkTuples(_ tuples: Tuples, rows: Int, referenceRows: Int, labels: [Int]?,
-                            referenceLabels: [Int]?, isSelf: Bool) throws {
+                            referenceLabels: [Int]?, isSelf: Bool) throws -> [Int]? {
+        if case let .triplets(triplets) = tuples {
+            let scan = TripletScan.run(triplets, rows: rows, referenceRows: referenceRows, labels: labels,
+                                       referenceLabels: referenceLabels, isSelf: isSelf)
+            if scan.valid { return scan.offsets }
+        }
+        try checkTuplesInOrder(tuples, rows: rows, referenceRows: referenceRows, labels: labels,
+                               referenceLabels: referenceLabels, isSelf: isSelf)
+        return nil
+    }
+
+    /// The check tuple by tuple, throwing at the first problem.
+    static func checkTuplesInOrder(_ tuples: Tuples, rows: Int, referenceRows: Int, labels: [Int]?,
+                                   referenceLabels: [Int]?, isSelf: Bool) throws {
         func check(_ kind: String, _ number: Int, _ anchor: Int, _ other: Int, positive: Bool) throws {
             guard (0..<rows).contains(anchor) else {
                 throw SimileError.invalidTuples("\(kind) \(number) has anchor \(anchor), outside 0..<\(rows)")
@@ -194,5 +214,109 @@ enum LossInputValidator {
                     message: "produced a non-finite \(what) (\(bad.value) at row \(bad.row), column \(bad.column)) from finite inputs; this is a bug, please report it with the input")
             }
         }
+    }
+}
+
+/// One parallel pass over triplets: whether every one is valid (indices in range, no self-pair as
+/// a positive, positives of the anchor's label and negatives of another, when there are class
+/// labels), and, when the anchors are nondecreasing, where each anchor's triplets start.
+enum TripletScan {
+    struct Result {
+        let valid: Bool
+        /// N + 1 start offsets when the triplets are grouped by anchor, else nil.
+        let offsets: [Int]?
+    }
+
+    private struct Chunk: Sendable {
+        var valid = true
+        var grouped = true
+        var firstAnchor = -1
+        var lastAnchor = -1
+        /// (anchor, index of its first triplet in this chunk), flattened, while grouped.
+        var starts: [Int] = []
+    }
+
+    static func run(_ triplets: [Triplet], rows: Int, referenceRows: Int, labels: [Int]?, referenceLabels: [Int]?,
+                    isSelf: Bool) -> Result {
+        guard !triplets.isEmpty else { return Result(valid: true, offsets: [Int](repeating: 0, count: rows + 1)) }
+        let hasLabels = labels != nil && referenceLabels != nil
+        let labels = labels ?? [], referenceLabels = referenceLabels ?? []
+        let chunks: [Chunk] = triplets.withUnsafeBufferPointer { list in
+            labels.withUnsafeBufferPointer { anchorLabels in
+                referenceLabels.withUnsafeBufferPointer { otherLabels in
+                    let base = SendableConstPointer(list.baseAddress!)
+                    let own = anchorLabels.baseAddress.map { SendableConstPointer($0) }
+                    let other = otherLabels.baseAddress.map { SendableConstPointer($0) }
+                    return Parallel.map(list.count, grain: 1 << 14) { range in
+                        scan(base.pointer, range, rows: rows, referenceRows: referenceRows,
+                             labels: hasLabels ? own?.pointer : nil, referenceLabels: hasLabels ? other?.pointer : nil,
+                             isSelf: isSelf)
+                    }
+                }
+            }
+        }
+        guard chunks.allSatisfy(\.valid) else { return Result(valid: false, offsets: nil) }
+        guard chunks.allSatisfy(\.grouped) else { return Result(valid: true, offsets: nil) }
+        for i in 1..<chunks.count where chunks[i - 1].lastAnchor > chunks[i].firstAnchor {
+            return Result(valid: true, offsets: nil)
+        }
+        // offsets[x] = the first triplet whose anchor is at least x.
+        var offsets = [Int](repeating: triplets.count, count: rows + 1)
+        var previous = -1
+        for chunk in chunks {
+            var k = 0
+            while k < chunk.starts.count {
+                let anchor = chunk.starts[k], start = chunk.starts[k + 1]
+                if anchor > previous {
+                    for x in (previous + 1)...anchor { offsets[x] = start }
+                    previous = anchor
+                }
+                k += 2
+            }
+        }
+        return Result(valid: true, offsets: offsets)
+    }
+
+    private static func scan(_ list: UnsafePointer<Triplet>, _ range: Range<Int>, rows: Int, referenceRows: Int,
+                             labels: UnsafePointer<Int>?, referenceLabels: UnsafePointer<Int>?, isSelf: Bool) -> Chunk {
+        var chunk = Chunk()
+        let rowLimit = UInt(bitPattern: rows), referenceLimit = UInt(bitPattern: referenceRows)
+        // The labels of the current anchor and positive are looked up once per run of them.
+        var anchor = -1, positive = -1, label = 0
+        for k in range {
+            let t = list[k]
+            let a = t.anchor, p = t.positive, n = t.negative
+            guard UInt(bitPattern: a) < rowLimit, UInt(bitPattern: p) < referenceLimit,
+                  UInt(bitPattern: n) < referenceLimit, !(isSelf && a == p) else {
+                chunk.valid = false
+                return chunk
+            }
+            if a != anchor {
+                if a < anchor { chunk.grouped = false }
+                if chunk.grouped {
+                    chunk.starts.append(a)
+                    chunk.starts.append(k)
+                }
+                if anchor < 0 { chunk.firstAnchor = a }
+                anchor = a
+                positive = -1
+                if let labels { label = labels[a] }
+            }
+            if let referenceLabels {
+                if p != positive {
+                    guard referenceLabels[p] == label else {
+                        chunk.valid = false
+                        return chunk
+                    }
+                    positive = p
+                }
+                guard referenceLabels[n] != label else {
+                    chunk.valid = false
+                    return chunk
+                }
+            }
+        }
+        chunk.lastAnchor = anchor
+        return chunk
     }
 }

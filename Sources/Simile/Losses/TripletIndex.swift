@@ -4,7 +4,9 @@
 ///   `get_all_triplets_indices`), iterated as a product, so memory is O(N·M), not O(N³).
 /// * Pair tuples: every mined positive pair (a, p) × every mined negative pair (a, n) of the same
 ///   anchor (PML's pairs → triplets conversion), again as a product with multiplicities.
-/// * Triplet tuples, or `count` triplets sampled per anchor: an explicit list per anchor.
+/// * Triplet tuples, or `count` triplets sampled per anchor: an explicit list per anchor. Mined
+///   triplets come grouped by anchor; the input checks then find each anchor's group in the same
+///   pass, and the list is read in place (no copy). Other triplets are bucketed by anchor.
 struct TripletIndex: Sendable {
     let anchors: Int
     private let storage: Storage
@@ -12,6 +14,8 @@ struct TripletIndex: Sendable {
     private enum Storage: Sendable {
         case product(PairIndex)
         case explicit(offsets: [Int], positives: [Int32], negatives: [Int32])
+        /// The caller's triplets, already grouped by anchor: anchor a's are `offsets[a]..<offsets[a + 1]`.
+        case grouped(triplets: [Triplet], offsets: [Int])
     }
 
     /// How a loss without tuples chooses triplets.
@@ -35,7 +39,11 @@ struct TripletIndex: Sendable {
         anchors = labels.count
         switch (input.tuples, selection) {
         case let (.triplets(triplets)?, _):
-            storage = TripletIndex.explicit(triplets, anchors: anchors)
+            if let offsets = input.tripletOffsets, offsets.count == anchors + 1, offsets.last == triplets.count {
+                storage = .grouped(triplets: triplets, offsets: offsets)
+            } else {
+                storage = TripletIndex.explicit(triplets, anchors: anchors)
+            }
         case (.pairs?, _), (nil, .all):
             storage = .product(PairIndex(labels: labels, referenceLabels: reference, isSelf: input.isSelfComparison,
                                          tuples: input.tuples))
@@ -91,6 +99,8 @@ struct TripletIndex: Sendable {
             return !(0..<anchors).contains { pairs.positiveCount($0) > 0 && pairs.negativeCount($0) > 0 }
         case let .explicit(offsets, _, _):
             return offsets.last == 0
+        case let .grouped(triplets, _):
+            return triplets.isEmpty
         }
     }
 
@@ -118,6 +128,35 @@ struct TripletIndex: Sendable {
             }
         case let .explicit(offsets, positives, negatives):
             for k in offsets[a]..<offsets[a + 1] { body(Int(positives[k]), Int(negatives[k]), 1) }
+        case let .grouped(triplets, offsets):
+            triplets.withUnsafeBufferPointer { list in
+                for k in offsets[a]..<offsets[a + 1] { body(list[k].positive, list[k].negative, 1) }
+            }
+        }
+    }
+
+    /// For explicit triplets (mined or sampled): anchor a's triplets in their given order, passed
+    /// to `grouped` (the caller's list, read in place) or `split` (bucketed positives and
+    /// negatives), so that a loss can run a tight loop over them. Returns nil (and calls neither)
+    /// for product-form triplets.
+    @inline(__always)
+    func withExplicit<R>(anchor a: Int, grouped: (UnsafeBufferPointer<Triplet>) -> R,
+                         split: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Int32>) -> R) -> R? {
+        switch storage {
+        case .product:
+            return nil
+        case let .explicit(offsets, positives, negatives):
+            let start = offsets[a], count = offsets[a + 1] - offsets[a]
+            return positives.withUnsafeBufferPointer { p in
+                negatives.withUnsafeBufferPointer { n in
+                    split(UnsafeBufferPointer(rebasing: p[start..<start + count]),
+                          UnsafeBufferPointer(rebasing: n[start..<start + count]))
+                }
+            }
+        case let .grouped(triplets, offsets):
+            return triplets.withUnsafeBufferPointer { list in
+                grouped(UnsafeBufferPointer(rebasing: list[offsets[a]..<offsets[a + 1]]))
+            }
         }
     }
 
@@ -156,4 +195,30 @@ struct TripletIndex: Sendable {
              UnsafeBufferPointer(start: negList, count: negatives), UnsafeBufferPointer(start: negMult, count: negatives))
         return true
     }
+}
+
+/// One anchor's explicit triplets as positive and negative at position k, for loops generic over
+/// how they are stored.
+protocol AnchorTriplets {
+    var count: Int { get }
+    func positive(_ k: Int) -> Int
+    func negative(_ k: Int) -> Int
+}
+
+/// The caller's `Triplet`s of one anchor, read in place.
+struct GroupedTriplets: AnchorTriplets {
+    let list: UnsafeBufferPointer<Triplet>
+    init(_ list: UnsafeBufferPointer<Triplet>) { self.list = list }
+    var count: Int { list.count }
+    @inline(__always) func positive(_ k: Int) -> Int { list.baseAddress.unsafelyUnwrapped[k].positive }
+    @inline(__always) func negative(_ k: Int) -> Int { list.baseAddress.unsafelyUnwrapped[k].negative }
+}
+
+/// Bucketed positives and negatives of one anchor.
+struct SplitTriplets: AnchorTriplets {
+    let positives: UnsafeBufferPointer<Int32>
+    let negatives: UnsafeBufferPointer<Int32>
+    var count: Int { positives.count }
+    @inline(__always) func positive(_ k: Int) -> Int { Int(positives.baseAddress.unsafelyUnwrapped[k]) }
+    @inline(__always) func negative(_ k: Int) -> Int { Int(negatives.baseAddress.unsafelyUnwrapped[k]) }
 }

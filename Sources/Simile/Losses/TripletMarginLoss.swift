@@ -105,6 +105,53 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
         }
     }
 
+    /// All ones for 1, zero for 0.
+    @inline(__always)
+    private static func mask(_ bit: Int) -> UInt64 { UInt64(bitPattern: Int64(0 &- bit)) }
+
+    /// The hinge without swap over one anchor's explicit (mined or sampled) triplets, in their
+    /// order, as a tight loop: each run of triplets sharing a positive reads d(a,p) once, and the
+    /// positive's gradient is written once per run. Gives exactly what the per-triplet loop gives:
+    /// the same Double values summed in the same order, and gradient entries that are sums of ±1
+    /// (exact in either order).
+    @inline(__always)
+    static func hingeExplicit<S: SimileFloat, L: AnchorTriplets>(
+        _ list: L, row: UnsafePointer<S>, outRow: UnsafeMutablePointer<S>, sign: Double, margin: Double,
+        gate: ElementGate
+    ) -> Bag {
+        let count = list.count
+        let low = gate.low, high = gate.high
+        let g = S(sign)
+        // Branch-free: x86 lowers a select between doubles to a branch, and whether a triplet
+        // is active is a coin flip for mined triplets. A gated value is multiplied by 0 or 1
+        // (the value is finite and not negative, so this gives it or +0), a gradient entry
+        // gets 0 or 1 times ±1.
+        var sum = 0.0, included = 0
+        var k = 0
+        while k < count {
+            let p = list.positive(k)
+            let dap = Double(row[p])
+            var active = 0
+            repeat {
+                let neg = list.negative(k)
+                let v = sign * (dap - Double(row[neg])) + margin
+                let positive = v > 0 ? 1 : 0
+                let value = Double(bitPattern: v.bitPattern & mask(positive))  // v > 0 ? v : 0
+                let inside = (value > low ? 1 : 0) & (value < high ? 1 : 0)
+                // Adding +0 leaves a sum unchanged, and so does subtracting 0 from an integer-valued
+                // gradient entry (never −0: it starts at +0 and only ever gains ±1 or ±0).
+                sum += value * Double(inside)
+                included &+= inside
+                let hit = inside & positive
+                active &+= hit
+                outRow[neg] -= S(hit) * g
+                k &+= 1
+            } while k < count && list.positive(k) == p
+            if active > 0 { outRow[p] += S(active) * g }
+        }
+        return Bag(sum: sum, count: included, total: count)
+    }
+
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func compute<S: SimileFloat>(_ input: LossInput<S>) throws -> LossOutput<S> {
@@ -140,6 +187,18 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
                            Self.hingeProduct(anchor: a, triplets: triplets, row: row, outRow: outRow, columns: m,
                                              scratch: scratch, sign: S(sign), margin: S(margin), gate: gate, bag: &bag) {
                             return bag
+                        }
+                        if !swap && !smooth, let explicit = triplets.withExplicit(
+                            anchor: a,
+                            grouped: { list in
+                                Self.hingeExplicit(GroupedTriplets(list), row: row, outRow: outRow, sign: sign,
+                                                   margin: margin, gate: gate)
+                            },
+                            split: { positives, negatives in
+                                Self.hingeExplicit(SplitTriplets(positives: positives, negatives: negatives), row: row,
+                                                   outRow: outRow, sign: sign, margin: margin, gate: gate)
+                            }) {
+                            return explicit
                         }
                         triplets.forEach(anchor: a, columns: m, scratch: scratch) { p, neg, multiplicity in
                             let dap = Double(row[p])
