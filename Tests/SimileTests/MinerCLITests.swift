@@ -116,7 +116,11 @@ struct MinerCLITests {
         #expect(alone.stderr.contains("batch-hard mined 32 triplets"), "\(alone.stderr)")
         let withLoss = try simile(["bench", "miner", "semi-hard", "--n", "32", "--d", "8", "--loss", "triplet-margin(margin=0.1)"])
         #expect(withLoss.status == 0, "\(withLoss.stderr)")
-        #expect(withLoss.stdout.contains("\"what\" : \"miner+loss\""), "\(withLoss.stdout)")
+        #expect(withLoss.stdout.contains("\"what\" : \"miner+loss, fused\""), "\(withLoss.stdout)")
+        let listed = try simile(["bench", "miner", "semi-hard", "--n", "32", "--d", "8", "--loss", "triplet-margin", "--listed"])
+        #expect(listed.status == 0 && listed.stdout.contains("\"what\" : \"miner+loss\""), "\(listed.stdout)")
+        let unfusable = try simile(["bench", "miner", "semi-hard", "--n", "32", "--d", "8", "--loss", "contrastive"])
+        #expect(unfusable.status == 0 && unfusable.stdout.contains("\"what\" : \"miner+loss\""), "\(unfusable.stdout)")
         let badLoss = try simile(["bench", "miner", "semi-hard", "--n", "32", "--d", "8", "--loss", "triplet-margn"])
         #expect(badLoss.status == 2 && badLoss.stderr.contains("did you mean 'triplet-margin'?"))
     }

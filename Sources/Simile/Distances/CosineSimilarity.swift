@@ -1,5 +1,5 @@
 /// The cosine similarity x̂·ŷ (PML's `CosineSimilarity`).
-public struct CosineSimilarity: Distance {
+public struct CosineSimilarity: Distance, Equatable {
     public static let orientation = Orientation.similarity
 
     public static let descriptor = ComponentDescriptor(
@@ -24,7 +24,7 @@ public struct CosineSimilarity: Distance {
 }
 
 /// The dot product x·y, of normalised embeddings by default (PML's `DotProductSimilarity`).
-public struct DotProductSimilarity: Distance {
+public struct DotProductSimilarity: Distance, Equatable {
     public static let orientation = Orientation.similarity
 
     public static let descriptor = ComponentDescriptor(

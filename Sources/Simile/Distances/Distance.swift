@@ -19,6 +19,18 @@ public protocol Distance: Component {
     /// Given dL/dM, the gradients with respect to `x` and `y`. When the forward pass compared
     /// `x` with itself, `y` is nil and the `x` gradient includes both slots.
     func backward<S: SimileFloat>(_ upstream: Matrix<S>, _ forward: PairwiseMatrix<S>) -> (x: Matrix<S>, y: Matrix<S>?)
+
+    /// Whether `other` computes the same matrix, so that one forward pass can serve both. The
+    /// default answers false; an `Equatable` distance compares its parameters.
+    func isSame(as other: any Distance) -> Bool
+}
+
+extension Distance {
+    public func isSame(as other: any Distance) -> Bool { false }
+}
+
+extension Distance where Self: Equatable {
+    public func isSame(as other: any Distance) -> Bool { (other as? Self) == self }
 }
 
 extension Distance {

@@ -5,7 +5,7 @@ import RealModule
 /// For p = 2 the matrix comes from one Gram product: d² = ‖x̂‖² + ‖ŷ‖² − 2x̂·ŷ. Where that
 /// formula cancels badly (pairs much closer than their norms) the pair is recomputed directly,
 /// so duplicates get exactly 0 and a zero subgradient. Other p use direct O(N·M·D) loops.
-public struct LpDistance: Distance {
+public struct LpDistance: Distance, Equatable {
     public static let orientation = Orientation.distance
 
     public static let descriptor = ComponentDescriptor(
@@ -90,7 +90,7 @@ public struct LpDistance: Distance {
 }
 
 /// The Manhattan (L1) distance: `lp` with p = 1, as PML's `LpDistance(p=1)`.
-public struct ManhattanDistance: Distance {
+public struct ManhattanDistance: Distance, Equatable {
     public static let orientation = Orientation.distance
 
     public static let descriptor = ComponentDescriptor(

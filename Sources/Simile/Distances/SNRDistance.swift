@@ -1,6 +1,6 @@
 /// The signal-to-noise-ratio distance Var(ŷ − x̂) / Var(x̂) over the embedding dimensions
 /// (PML's `SNRDistance`, Yuan et al. 2019). It is asymmetric: the query row is the signal.
-public struct SNRDistance: Distance {
+public struct SNRDistance: Distance, Equatable {
     public static let orientation = Orientation.distance
 
     public static let descriptor = ComponentDescriptor(

@@ -6,7 +6,8 @@
 /// loss's capabilities first, and checks that the result is finite.
 ///
 /// Optional abilities are protocols, not flags: a loss that accepts reference embeddings conforms
-/// to `ReferenceCapable`, one that accepts mined tuples to `TupleCapable`, one with trainable
+/// to `ReferenceCapable`, one that accepts mined tuples to `TupleCapable` (and one that applies a
+/// margin miner's rule while it streams triplets to `TripletBandCapable`), one with trainable
 /// parameters to `Trainable`, one on continuous labels to `ContinuousLabelLoss`.
 public protocol Loss: Component {
     func compute<S: SimileFloat>(_ input: LossInput<S>) throws -> LossOutput<S>
@@ -17,6 +18,11 @@ public protocol ReferenceCapable: Loss {}
 
 /// Accepts mined tuples (pairs or triplets) instead of using every pair or triplet.
 public protocol TupleCapable: Loss {}
+
+/// Applies a margin miner's `TripletBand` while it streams every triplet, instead of receiving
+/// the mined triplets as a list (`loss(embeddings, labels, tripletsIn: band)`); the result is bit
+/// for bit that of the list.
+public protocol TripletBandCapable: TupleCapable {}
 
 /// Takes continuous label vectors instead of class labels.
 public protocol ContinuousLabelLoss: Loss {}
@@ -41,6 +47,9 @@ public struct LossInput<S: SimileFloat>: Sendable {
     public let referenceLabels: Labels?
     /// Mined tuples, or nil for all pairs / triplets.
     public let tuples: Tuples?
+    /// The triplets of a band miner, as a rule (`TripletBandCapable` losses only; `tuples` is
+    /// then nil).
+    public let band: TripletBand?
     /// Trainable parameters by name (`Trainable` losses); missing ones take their initial values.
     public let parameters: [String: Matrix<S>]
     /// Distinguishes training steps for losses that sample at random (seeded by the loss's `seed`).
@@ -57,12 +66,13 @@ public struct LossInput<S: SimileFloat>: Sendable {
     public var isSelfComparison: Bool { reference == nil }
 
     init(embeddings: Matrix<S>, labels: Labels, reference: Matrix<S>?, referenceLabels: Labels?, tuples: Tuples?,
-         parameters: [String: Matrix<S>], step: UInt64, tripletOffsets: [Int]? = nil) {
+         parameters: [String: Matrix<S>], step: UInt64, tripletOffsets: [Int]? = nil, band: TripletBand? = nil) {
         self.embeddings = embeddings
         self.labels = labels
         self.reference = reference
         self.referenceLabels = referenceLabels
         self.tuples = tuples
+        self.band = band
         self.parameters = parameters
         self.step = step
         self.tripletOffsets = tripletOffsets

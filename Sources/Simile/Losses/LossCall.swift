@@ -27,6 +27,21 @@ extension Loss {
         try self(embeddings, .classes(labels), tuples: tuples, reference: reference,
                  referenceLabels: referenceLabels.map { .classes($0) }, parameters: parameters, step: step)
     }
+
+    /// Computes the loss on the triplets of a band miner (`TripletBandMiner.tripletBand`) without
+    /// listing them: bit for bit `loss(embeddings, labels, tuples: miner.mine(...))`, in a fraction
+    /// of the time and memory. Needs a `TripletBandCapable` loss.
+    ///
+    /// The miner must have mined without item ids (`MiningContext.referenceItems` nil), as the
+    /// rule knows only the labels.
+    public func callAsFunction<S: SimileFloat>(
+        _ embeddings: Matrix<S>, _ labels: [Int], tripletsIn band: TripletBand,
+        reference: Matrix<S>? = nil, referenceLabels: [Int]? = nil,
+        parameters: [String: Matrix<S>] = [:], step: UInt64 = 0
+    ) throws -> LossOutput<S> {
+        try LossInputValidator.run(self, embeddings, .classes(labels), nil, reference, referenceLabels.map { .classes($0) },
+                                   parameters, step, band: band)
+    }
 }
 
 /// The checks every loss call goes through.
@@ -38,10 +53,10 @@ enum LossInputValidator {
     @_specialize(where S == Double)
     static func run<S: SimileFloat>(
         _ loss: any Loss, _ embeddings: Matrix<S>, _ labels: Labels, _ tuples: Tuples?, _ reference: Matrix<S>?,
-        _ referenceLabels: Labels?, _ parameters: [String: Matrix<S>], _ step: UInt64
+        _ referenceLabels: Labels?, _ parameters: [String: Matrix<S>], _ step: UInt64, band: TripletBand? = nil
     ) throws -> LossOutput<S> {
         let input = try validate(loss: loss, embeddings: embeddings, labels: labels, tuples: tuples, reference: reference,
-                                 referenceLabels: referenceLabels, parameters: parameters, step: step)
+                                 referenceLabels: referenceLabels, parameters: parameters, step: step, band: band)
         let output = try loss.compute(input)
         try checkFinite(output, loss: loss.name)
         return output
@@ -49,7 +64,7 @@ enum LossInputValidator {
 
     static func validate<S: SimileFloat>(
         loss: any Loss, embeddings: Matrix<S>, labels: Labels, tuples: Tuples?, reference: Matrix<S>?,
-        referenceLabels: Labels?, parameters: [String: Matrix<S>], step: UInt64
+        referenceLabels: Labels?, parameters: [String: Matrix<S>], step: UInt64, band: TripletBand? = nil
     ) throws -> LossInput<S> {
         let name = loss.name
         try BLAS.require()
@@ -82,9 +97,14 @@ enum LossInputValidator {
                                              labels: labels.classes, referenceLabels: (referenceLabels ?? labels).classes,
                                              isSelf: reference == nil)
         }
+        if band != nil, !(loss is any TripletBandCapable) {
+            throw SimileError.unsupported(
+                component: name,
+                message: "cannot apply a miner's triplet band while it streams triplets; pass the mined triplets instead (tuples: miner.mine(...))")
+        }
         let parameters = try checkParameters(parameters, loss: loss)
         return LossInput(embeddings: embeddings, labels: labels, reference: reference, referenceLabels: referenceLabels,
-                         tuples: tuples, parameters: parameters, step: step, tripletOffsets: tripletOffsets)
+                         tuples: tuples, parameters: parameters, step: step, tripletOffsets: tripletOffsets, band: band)
     }
 
     private static func checkBatch<S: SimileFloat>(_ x: Matrix<S>, _ labels: Labels, what: String,

@@ -1,7 +1,7 @@
 import RealModule
 
 /// The triplet margin loss: each anchor's positive should be closer than its negative by a margin.
-public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
+public struct TripletMarginLoss: Loss, ReferenceCapable, TripletBandCapable {
     public static let descriptor = ComponentDescriptor(
         kind: .loss, name: "triplet-margin", aliases: ["triplet"],
         summary: "Each triplet (a, p, n): the positive should be closer than the negative by a margin.",
@@ -13,7 +13,9 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
         discussion: """
             All triplets are streamed per anchor (never listed), so N = 4096 runs in O(N²) memory. \
             With triplets-per-anchor = k, k random triplets per anchor are drawn from `seed` and the \
-            call's step. swap needs positive–negative distances, so it is not available with reference embeddings.
+            call's step. swap needs positive–negative distances, so it is not available with reference embeddings. \
+            Given a miner's triplet band (`triplet-margin`, `semi-hard`), it applies the band while it \
+            streams every triplet, with the same result as the mined list (see docs/mining.md).
             """,
         reference: "Weinberger & Saul 2009; Schroff et al. (FaceNet) 2015; PML TripletMarginLoss",
         parameters: [
@@ -105,6 +107,59 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
         }
     }
 
+    /// The hinge without swap over the triplets of a band, for product-form triplets (every
+    /// positive × negative of anchor a, each once): a triplet is kept when the band holds its
+    /// margin on `bandRow`, tested in S as the miner tests it; the hinge is taken on `row` in Double
+    /// and summed in the miner's order (positive, then negative), as `hingeExplicit` does on the
+    /// mined list. A triplet outside the band adds +0 to the sum and 0 to the gradient, which
+    /// changes neither, so value and gradient are bit for bit those of the list. `scratch` needs
+    /// 4·columns Int32s followed by 3·columns scalars.
+    @inline(__always)
+    static func hingeBand<S: SimileFloat>(
+        anchor a: Int, triplets: TripletIndex, row: UnsafePointer<S>, bandRow: UnsafePointer<S>,
+        outRow: UnsafeMutablePointer<S>, columns m: Int, scratch: UnsafeMutablePointer<Int32>, sign: Double,
+        margin: Double, gate: ElementGate, band: (sign: S, low: S, high: S)
+    ) -> Bag {
+        let values = UnsafeMutableRawPointer(scratch + 4 * m).bindMemory(to: S.self, capacity: 3 * m)
+        let bandValues = values + m, weights = values + 2 * m
+        var bag = Bag()
+        _ = triplets.withProduct(anchor: a, columns: m, scratch: scratch) { positives, _, negatives, _ in
+            let count = negatives.count
+            guard count > 0, !positives.isEmpty else { return }
+            for k in 0..<count {
+                let j = Int(negatives[k])
+                values[k] = row[j]
+                bandValues[k] = bandRow[j]
+                weights[k] = 0
+            }
+            let low = gate.low, high = gate.high
+            let g = S(sign)
+            var sum = 0.0, included = 0, kept = 0
+            for p in positives {
+                let p = Int(p)
+                let dap = Double(row[p]), bap = bandRow[p]
+                var active = 0
+                for k in 0..<count {
+                    let inBand = TripletBand.contains(band.sign * (bandValues[k] - bap), low: band.low, high: band.high)
+                    let v = sign * (dap - Double(values[k])) + margin
+                    let positive = v > 0 ? 1 : 0
+                    let value = Double(bitPattern: v.bitPattern & mask(positive))  // v > 0 ? v : 0
+                    let inside = (value > low ? 1 : 0) & (value < high ? 1 : 0) & inBand
+                    sum += value * Double(inside)
+                    included &+= inside
+                    kept &+= inBand
+                    let hit = inside & positive
+                    active &+= hit
+                    weights[k] += S(hit)
+                }
+                if active > 0 { outRow[p] += S(active) * g }
+            }
+            for k in 0..<count { outRow[Int(negatives[k])] -= weights[k] * g }
+            bag = Bag(sum: sum, count: included, total: kept)
+        }
+        return bag
+    }
+
     /// All ones for 1, zero for 0.
     @inline(__always)
     private static func mask(_ bit: Int) -> UInt64 { UInt64(bitPattern: Int64(0 &- bit)) }
@@ -159,23 +214,30 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
             throw SimileError.unsupported(
                 component: name, message: "cannot swap with reference embeddings (it needs positive–negative distances); use swap=false")
         }
-        let triplets = try TripletIndex(input, loss: name, selection: selection)
+        // A band takes every triplet of the labels and keeps those it holds (`hingeBand`).
+        let triplets = try TripletIndex(input, loss: name, selection: input.band == nil ? selection : .all)
         guard !triplets.isEmpty else { return .zero(for: input, subLosses: ["loss"]) }
         let matrix = try distance.forward(input.embeddings, input.reference)
         let distance = self.distance, margin = self.margin, smooth = self.smooth, swap = self.swap
         let gate = reducer.gate
         let sign = distance.sign
         let n = matrix.rows, m = matrix.columns
-
+        // The band is tested on the miner's matrix: this loss's own when the distances agree.
+        let bandMatrix = try input.band.map { band in
+            band.distance.isSame(as: distance) ? matrix.values : try band.distance.forward(input.embeddings, input.reference).values
+        } ?? matrix.values
+        let band = input.band.map { (sign: S($0.distance.sign), low: S($0.low), high: S($0.high)) }
 
         var upstream = Matrix<S>(rows: n, columns: m)
         let bags: [Bag] = matrix.values.elements.withUnsafeBufferPointer { values in
+            bandMatrix.elements.withUnsafeBufferPointer { bandBuffer in
             upstream.elements.withUnsafeMutableBufferPointer { target in
                 let mat = SendableConstPointer(values.baseAddress!)
+                let bandValues = SendableConstPointer(bandBuffer.baseAddress!)
                 let out = SendablePointer(target.baseAddress!)
                 let chunks = Parallel.map(n, grain: 8) { range -> [Bag] in
-                    // 4·m Int32s for the index lists, then 2·m scalars for hingeProduct.
-                    let bytes = (4 * MemoryLayout<Int32>.stride + 2 * MemoryLayout<S>.stride) * max(m, 1)
+                    // 4·m Int32s for the index lists, then 3·m scalars for hingeProduct and hingeBand.
+                    let bytes = (4 * MemoryLayout<Int32>.stride + 3 * MemoryLayout<S>.stride) * max(m, 1)
                     let scratch = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
                         .bindMemory(to: Int32.self, capacity: bytes / 4)
                     defer { scratch.deallocate() }
@@ -183,7 +245,13 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
                         var bag = Bag()
                         let row = mat.pointer + a * m
                         let outRow = out.pointer + a * m
-                        if !swap && !smooth,
+                        let bandRow = bandValues.pointer + a * m
+                        if let band, !swap && !smooth {
+                            return Self.hingeBand(anchor: a, triplets: triplets, row: row, bandRow: bandRow, outRow: outRow,
+                                                  columns: m, scratch: scratch, sign: sign, margin: margin, gate: gate,
+                                                  band: band)
+                        }
+                        if band == nil, !swap && !smooth,
                            Self.hingeProduct(anchor: a, triplets: triplets, row: row, outRow: outRow, columns: m,
                                              scratch: scratch, sign: S(sign), margin: S(margin), gate: gate, bag: &bag) {
                             return bag
@@ -201,6 +269,10 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
                             return explicit
                         }
                         triplets.forEach(anchor: a, columns: m, scratch: scratch) { p, neg, multiplicity in
+                            if let band,
+                               TripletBand.contains(band.sign * (bandRow[neg] - bandRow[p]), low: band.low, high: band.high) == 0 {
+                                return
+                            }
                             let dap = Double(row[p])
                             var dan = Double(row[neg])
                             if swap {
@@ -222,7 +294,11 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
                 }
                 return chunks.flatMap { $0 }
             }
+            }
         }
+        let tripletCount = bags.reduce(0) { $0 + $1.total }
+        // An empty band is an empty mined list, which gives zero.
+        if input.band != nil && tripletCount == 0 { return .zero(for: input, subLosses: ["loss"]) }
         let reduction = try LossAssembly.reduce(reducer, bags, loss: name, term: "loss", kind: .triplet,
                                                 labels: input.labels)
         if swap {
@@ -232,6 +308,10 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
             defer { scratch.deallocate() }
             for a in 0..<n {
                 triplets.forEach(anchor: a, columns: m, scratch: scratch) { p, neg, multiplicity in
+                    if let band,
+                       TripletBand.contains(band.sign * (bandMatrix[a, neg] - bandMatrix[a, p]), low: band.low, high: band.high) == 0 {
+                        return
+                    }
                     let dap = Double(matrix.values[a, p])
                     let dan = Double(matrix.values[a, neg]), dpn = Double(matrix.values[p, neg])
                     let usePN = sign > 0 ? dpn < dan : dpn > dan
@@ -246,6 +326,7 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TupleCapable {
             upstream.scaleRows { reduction.scale(group: $0) }
         }
         return LossAssembly.output(input, distance: distance, matrix: matrix, upstream: upstream,
-                                   terms: [("loss", reduction)])
+                                   terms: [("loss", reduction)],
+                                   stats: ["triplets": Double(tripletCount)])
     }
 }

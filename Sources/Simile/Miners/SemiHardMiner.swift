@@ -1,5 +1,5 @@
 /// Semi-hard triplets: `triplet-margin` with type-of-triplets=semihard, under a name of its own.
-public struct SemiHardMiner: Miner {
+public struct SemiHardMiner: TripletBandMiner {
     public static let descriptor = ComponentDescriptor(
         kind: .miner, name: "semi-hard",
         summary: "Semi-hard triplets: the negative is farther than the positive, but by less than the margin.",
@@ -24,6 +24,7 @@ public struct SemiHardMiner: Miner {
 
     public var margin: Double { miner.margin }
     public var distance: any Distance { miner.distance }
+    public var tripletBand: TripletBand { miner.tripletBand }
 
     public init(_ arguments: Arguments) throws {
         miner = TripletMarginMiner(margin: try arguments.double("margin"), type: .semihard,

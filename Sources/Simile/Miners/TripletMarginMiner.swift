@@ -1,6 +1,6 @@
 /// Triplets chosen by their margin d(a,n) − d(a,p): violating, hard, semi-hard or easy (PML's
 /// TripletMarginMiner).
-public struct TripletMarginMiner: Miner {
+public struct TripletMarginMiner: TripletBandMiner {
     public static let descriptor = ComponentDescriptor(
         kind: .miner, name: "triplet-margin",
         summary: "Triplets (a, p, n) selected by their margin t = d(a,n) − d(a,p): violating, hard, semi-hard or easy.",
@@ -58,6 +58,8 @@ public struct TripletMarginMiner: Miner {
         }
     }
 
+    public var tripletBand: TripletBand { TripletBand(distance: distance, low: band.low, high: band.high) }
+
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func mine<S: SimileFloat>(_ input: MinerInput<S>) throws -> Tuples {
@@ -65,13 +67,6 @@ public struct TripletMarginMiner: Miner {
         let matrix = try distance.forward(input.embeddings, input.reference).values
         let band = self.band
         return .triplets(Self.select(mask, matrix, sign: S(distance.sign), low: S(band.low), high: S(band.high)))
-    }
-
-    /// 1 when low < t ≤ high, else 0, without a branch (both comparisons are evaluated, so the
-    /// loops over negatives vectorise instead of mispredicting on every other negative).
-    @inline(__always)
-    static func inBand<S: SimileFloat>(_ t: S, _ low: S, _ high: S) -> Int {
-        (t > low ? 1 : 0) & (t <= high ? 1 : 0)
     }
 
     /// Every triplet with low < sign·(M[a,n] − M[a,p]) ≤ high, ordered by (a, p, n).
@@ -98,7 +93,7 @@ public struct TripletMarginMiner: Miner {
                         for k in 0..<nn {
                             let t = sign * (negativeValues[k] - ap)
                             kept[count] = negatives[k]
-                            count &+= Self.inBand(t, low, high)
+                            count &+= TripletBand.contains(t, low: low, high: high)
                         }
                         let target = out + total
                         for r in 0..<count {
@@ -107,7 +102,7 @@ public struct TripletMarginMiner: Miner {
                     } else {
                         var found: Int32 = 0
                         for k in 0..<nn {
-                            found &+= Int32(truncatingIfNeeded: Self.inBand(sign * (negativeValues[k] - ap), low, high))
+                            found &+= Int32(truncatingIfNeeded: TripletBand.contains(sign * (negativeValues[k] - ap), low: low, high: high))
                         }
                         count = Int(found)
                     }

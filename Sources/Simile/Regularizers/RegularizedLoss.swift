@@ -167,11 +167,22 @@ public struct RegularizedLoss: Sendable {
                  referenceLabels: referenceLabels.map { .classes($0) }, parameters: parameters, step: step)
     }
 
+    /// The same on the triplets of a band miner, without listing them (`Loss.callAsFunction(_:_:tripletsIn:)`).
+    public func callAsFunction<S: SimileFloat>(
+        _ embeddings: Matrix<S>, _ labels: [Int], tripletsIn band: TripletBand,
+        reference: Matrix<S>? = nil, referenceLabels: [Int]? = nil,
+        parameters: [String: Matrix<S>] = [:], step: UInt64 = 0
+    ) throws -> LossOutput<S> {
+        try Self.run(self, embeddings, .classes(labels), nil, reference, referenceLabels.map { .classes($0) }, parameters,
+                     step, band: band)
+    }
+
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func run<S: SimileFloat>(
         _ composition: RegularizedLoss, _ embeddings: Matrix<S>, _ labels: Labels, _ tuples: Tuples?,
-        _ reference: Matrix<S>?, _ referenceLabels: Labels?, _ parameters: [String: Matrix<S>], _ step: UInt64
+        _ reference: Matrix<S>?, _ referenceLabels: Labels?, _ parameters: [String: Matrix<S>], _ step: UInt64,
+        band: TripletBand? = nil
     ) throws -> LossOutput<S> {
         let terms = composition.terms
         // Split the parameters: `term.parameter` goes to that term, anything else to the loss.
@@ -188,8 +199,8 @@ public struct RegularizedLoss: Sendable {
                 lossParameters[key] = value
             }
         }
-        var output = try composition.loss(embeddings, labels, tuples: tuples, reference: reference,
-                                          referenceLabels: referenceLabels, parameters: lossParameters, step: step)
+        var output = try LossInputValidator.run(composition.loss, embeddings, labels, tuples, reference, referenceLabels,
+                                                lossParameters, step, band: band)
         let initial = terms.contains { if case .parameter = $0.target { true } else { false } }
             ? (composition.loss as? any Trainable)?.initialParameters() ?? [:] : [:]
         for (k, term) in terms.enumerated() {

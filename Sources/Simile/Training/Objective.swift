@@ -12,7 +12,10 @@
 ///
 /// Per batch:
 /// 1. The miners active in the epoch each mine the batch; their tuples are joined (all triplets
-///    stay triplets; otherwise everything becomes pairs). No active miner means every pair.
+///    stay triplets; otherwise everything becomes pairs). No active miner means every pair. A
+///    lone band miner (`triplet-margin`, `semi-hard`) feeding band-capable losses is fused with
+///    them instead: the losses apply its band and no triplet is listed (same result, see
+///    `TripletBand`).
 /// 2. Rows whose negative weight is 0 (a sampler's poor-quality rows) take part only in positive
 ///    relations: negative pairs and triplets that involve them are dropped.
 /// 3. Each active loss stage computes on the mined tuples when it can take tuples and `mined` is
@@ -188,17 +191,22 @@ public struct Objective: Sendable {
         context.epoch = epoch
         context.step = step
         let active = Set(activeMiners(epoch: epoch, suspendHardMining: suspendHardMining).map(\.name))
-        var mined: [Tuples] = []
-        for term in miners where active.contains(term.stage.name) {
-            mined.append(try term.miner.mine(MinerInput(embeddings: embeddings, labels: labels, context: context)))
-        }
+        let activeLosses = losses.filter { $0.stage.epochs?.contains(epoch) ?? true }
         let excluded = negativeWeights.map { weights in Set(weights.indices.filter { weights[$0] <= 0 }) } ?? []
+        let band = Self.fusableBand(miners.filter { active.contains($0.stage.name) }, activeLosses,
+                                    excluded: excluded, context: context)
+        var mined: [Tuples] = []
+        if band == nil {
+            for term in miners where active.contains(term.stage.name) {
+                mined.append(try term.miner.mine(MinerInput(embeddings: embeddings, labels: labels, context: context)))
+            }
+        }
         let tuples = Self.join(mined, excluding: excluded, labels: labels)
 
         var output = ObjectiveOutput<S>(gradient: Matrix(rows: embeddings.rows, columns: embeddings.columns))
-        output.miners = mined.isEmpty ? [] : Array(active).sorted()
+        output.miners = active.isEmpty ? [] : Array(active).sorted()
         output.tuples = tuples.map(Self.count) ?? 0
-        for term in losses where term.stage.epochs?.contains(epoch) ?? true {
+        for term in activeLosses {
             var own: [String: Matrix<S>] = [:]
             let prefix = term.stage.name + "."
             for (key, value) in parameters where key.hasPrefix(prefix) { own[String(key.dropFirst(prefix.count))] = value }
@@ -206,7 +214,13 @@ public struct Objective: Sendable {
             if useTuples == nil, !excluded.isEmpty, term.loss.loss is any TupleCapable {
                 useTuples = Self.allPairs(labels, excluding: excluded)
             }
-            let result = try term.loss(embeddings, labels, tuples: useTuples, parameters: own, step: step)
+            let result: LossOutput<S>
+            if let band, term.mined {
+                result = try term.loss(embeddings, labels, tripletsIn: band, parameters: own, step: step)
+                output.tuples = Int(result.stats["triplets"] ?? 0)
+            } else {
+                result = try term.loss(embeddings, labels, tuples: useTuples, parameters: own, step: step)
+            }
             output.add(result.value, weight: term.weight, name: term.stage.name)
             output.gradient.addScaled(result.gradient, term.weight)
             for (name, gradient) in result.parameterGradients {
@@ -225,6 +239,20 @@ public struct Objective: Sendable {
             }
         }
         return output
+    }
+
+    /// The band of the one active miner when every loss that learns from mined tuples can apply
+    /// it while streaming triplets (`TripletBandCapable`): those losses then take the band and
+    /// the triplets are never listed, with the same result. Nil when the tuples must be listed:
+    /// several miners, a miner that is not a band, excluded rows or item ids, or a loss stage that
+    /// needs the list.
+    static func fusableBand(_ miners: [MinerTerm], _ losses: [LossTerm], excluded: Set<Int>,
+                            context: MiningContext) -> TripletBand? {
+        guard miners.count == 1, excluded.isEmpty, context.referenceItems == nil,
+              let miner = miners[0].miner as? any TripletBandMiner else { return nil }
+        let mined = losses.filter(\.mined)
+        guard !mined.isEmpty, mined.allSatisfy({ $0.loss.loss is any TripletBandCapable }) else { return nil }
+        return miner.tripletBand
     }
 
     /// Joins the miners' tuples; drops negative relations that involve an excluded row.
