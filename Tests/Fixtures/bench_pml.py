@@ -49,11 +49,19 @@ PER_CLASS_LOSSES = {
     "sub-center-arcface": lambda c, d: losses.SubCenterArcFaceLoss(num_classes=c, embedding_size=d),
 }
 
-# Combinations the issue quotes: a loss with the miner that usually goes with it.
+# Each miner with the loss that usually goes with it (`simile bench miner MINER --loss LOSS`).
 WITH_MINER = {
     "multi-similarity+miner": (lambda: losses.MultiSimilarityLoss(), lambda: miners.MultiSimilarityMiner()),
     "triplet-margin+semi-hard": (lambda: losses.TripletMarginLoss(),
                                  lambda: miners.TripletMarginMiner(margin=0.2, type_of_triplets="semihard")),
+    "triplet-margin+batch-hard": (lambda: losses.TripletMarginLoss(), lambda: miners.BatchHardMiner()),
+    "triplet-margin+triplet-margin": (lambda: losses.TripletMarginLoss(), lambda: miners.TripletMarginMiner()),
+    "contrastive+batch-easy-hard": (lambda: losses.ContrastiveLoss(), lambda: miners.BatchEasyHardMiner()),
+    "contrastive+pair-margin": (lambda: losses.ContrastiveLoss(), lambda: miners.PairMarginMiner()),
+    "contrastive+hdc": (lambda: losses.ContrastiveLoss(), lambda: miners.HDCMiner()),
+    "contrastive+uniform-histogram": (lambda: losses.ContrastiveLoss(), lambda: miners.UniformHistogramMiner()),
+    "angular+angular": (lambda: losses.AngularLoss(), lambda: miners.AngularMiner()),
+    "margin+distance-weighted": (lambda: losses.MarginLoss(), lambda: miners.DistanceWeightedMiner()),
 }
 
 

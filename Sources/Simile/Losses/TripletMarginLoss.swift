@@ -141,10 +141,9 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TripletBandCapable {
                 var active = 0
                 for k in 0..<count {
                     let inBand = TripletBand.contains(band.sign * (bandValues[k] - bap), low: band.low, high: band.high)
-                    let v = sign * (dap - Double(values[k])) + margin
-                    let positive = v > 0 ? 1 : 0
-                    let value = Double(bitPattern: v.bitPattern & mask(positive))  // v > 0 ? v : 0
-                    let inside = (value > low ? 1 : 0) & (value < high ? 1 : 0) & inBand
+                    let (value, positive, gated) = hinge(dap, Double(values[k]), sign: sign, margin: margin, low: low,
+                                                         high: high)
+                    let inside = gated & inBand
                     sum += value * Double(inside)
                     included &+= inside
                     kept &+= inBand
@@ -164,6 +163,19 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TripletBandCapable {
     @inline(__always)
     private static func mask(_ bit: Int) -> UInt64 { UInt64(bitPattern: Int64(0 &- bit)) }
 
+    /// One triplet's hinge, branch-free (x86 lowers a select between doubles to a branch, and
+    /// whether a mined triplet is active is a coin flip): v = sign·(d_ap − d_an) + margin, its
+    /// value [v]₊ (v times 0 or 1: finite and not negative, so v or +0), whether v > 0, and
+    /// whether the value passes the reducer's gate (low, high).
+    @inline(__always)
+    static func hinge(_ dap: Double, _ dan: Double, sign: Double, margin: Double, low: Double, high: Double)
+        -> (value: Double, positive: Int, inside: Int) {
+        let v = sign * (dap - dan) + margin
+        let positive = v > 0 ? 1 : 0
+        let value = Double(bitPattern: v.bitPattern & mask(positive))
+        return (value, positive, (value > low ? 1 : 0) & (value < high ? 1 : 0))
+    }
+
     /// The hinge without swap over one anchor's explicit (mined or sampled) triplets, in their
     /// order, as a tight loop: each run of triplets sharing a positive reads d(a,p) once, and the
     /// positive's gradient is written once per run. Gives exactly what the per-triplet loop gives:
@@ -177,10 +189,8 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TripletBandCapable {
         let count = list.count
         let low = gate.low, high = gate.high
         let g = S(sign)
-        // Branch-free: x86 lowers a select between doubles to a branch, and whether a triplet
-        // is active is a coin flip for mined triplets. A gated value is multiplied by 0 or 1
-        // (the value is finite and not negative, so this gives it or +0), a gradient entry
-        // gets 0 or 1 times ±1.
+        // Branch-free (`hinge`): a gated value is multiplied by 0 or 1, a gradient entry gets 0
+        // or 1 times ±1.
         var sum = 0.0, included = 0
         var k = 0
         while k < count {
@@ -189,10 +199,7 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TripletBandCapable {
             var active = 0
             repeat {
                 let neg = list.negative(k)
-                let v = sign * (dap - Double(row[neg])) + margin
-                let positive = v > 0 ? 1 : 0
-                let value = Double(bitPattern: v.bitPattern & mask(positive))  // v > 0 ? v : 0
-                let inside = (value > low ? 1 : 0) & (value < high ? 1 : 0)
+                let (value, positive, inside) = hinge(dap, Double(row[neg]), sign: sign, margin: margin, low: low, high: high)
                 // Adding +0 leaves a sum unchanged, and so does subtracting 0 from an integer-valued
                 // gradient entry (never −0: it starts at +0 and only ever gains ±1 or ±0).
                 sum += value * Double(inside)
