@@ -63,12 +63,13 @@ void simile_rank_fill_table(uint32_t *table, const uint64_t *keys, long r, simil
     simile_rank_fill_table_clone(table, keys, r, grid);
 }
 
-/* The row kernel; `distances` (a constant at each call) says whether products are turned into
-   distances here or are the distances already. */
+/* The row kernel; `distances` and `store` (constants at each call) say whether products are
+   turned into distances here or are the distances already, and whether the clamped distances
+   are written out (a run-time test in the loop would keep it from vectorising). */
 static inline __attribute__((always_inline)) void simile_rank_tally_row_body(
     const float *products, const float *norms, const int32_t *labels, float own, int32_t own_label, long n,
     long first, simile_rank_grid grid, const uint32_t *table, const uint64_t *keys, long key_count, int32_t *counts,
-    float *clamped, int distances) {
+    float *clamped, int distances, int store) {
 #pragma clang fp contract(off)
     long stride = key_count + 1;
     int32_t *c0 = counts, *c1 = counts + stride, *c2 = counts + 2 * stride, *c3 = counts + 3 * stride;
@@ -83,7 +84,7 @@ static inline __attribute__((always_inline)) void simile_rank_tally_row_body(
             for (long s = 0; s < m; s++) {
                 float v = own + q[s] + p[s];
                 v = v > 0 ? v : 0;
-                if (clamped) clamped[start + s] = v;
+                if (store) clamped[start + s] = v;
                 v = l[s] == own_label ? INFINITY : v;
                 values[s] = v;
                 cells[s] = simile_rank_cell(v, grid.lowest, grid.highest, grid.scale, grid.top);
@@ -115,24 +116,35 @@ static inline __attribute__((always_inline)) void simile_rank_tally_row_body(
 SIMILE_CLONES
 static void simile_rank_tally_distances(const float *products, const float *norms, const int32_t *labels, float own,
                                         int32_t own_label, long n, long first, simile_rank_grid grid,
-                                        const uint32_t *table, const uint64_t *keys, long key_count, int32_t *counts,
-                                        float *clamped) {
+                                        const uint32_t *table, const uint64_t *keys, long key_count, int32_t *counts) {
     simile_rank_tally_row_body(products, norms, labels, own, own_label, n, first, grid, table, keys, key_count, counts,
-                               clamped, 1);
+                               NULL, 1, 0);
+}
+
+SIMILE_CLONES
+static void simile_rank_tally_distances_stored(const float *products, const float *norms, const int32_t *labels,
+                                               float own, int32_t own_label, long n, long first,
+                                               simile_rank_grid grid, const uint32_t *table, const uint64_t *keys,
+                                               long key_count, int32_t *counts, float *clamped) {
+    simile_rank_tally_row_body(products, norms, labels, own, own_label, n, first, grid, table, keys, key_count, counts,
+                               clamped, 1, 1);
 }
 
 SIMILE_CLONES
 static void simile_rank_tally_values(const float *values, long n, long first, simile_rank_grid grid,
                                      const uint32_t *table, const uint64_t *keys, long key_count, int32_t *counts) {
-    simile_rank_tally_row_body(values, NULL, NULL, 0, 0, n, first, grid, table, keys, key_count, counts, NULL, 0);
+    simile_rank_tally_row_body(values, NULL, NULL, 0, 0, n, first, grid, table, keys, key_count, counts, NULL, 0, 0);
 }
 
 void simile_rank_tally_row(const float *products, const float *norms, const int32_t *labels, float own,
                            int32_t own_label, long n, long first, simile_rank_grid grid, const uint32_t *table,
                            const uint64_t *keys, long key_count, int32_t *counts, float *clamped) {
-    if (norms) {
+    if (norms && clamped) {
+        simile_rank_tally_distances_stored(products, norms, labels, own, own_label, n, first, grid, table, keys,
+                                           key_count, counts, clamped);
+    } else if (norms) {
         simile_rank_tally_distances(products, norms, labels, own, own_label, n, first, grid, table, keys, key_count,
-                                    counts, clamped);
+                                    counts);
     } else {
         simile_rank_tally_values(products, n, first, grid, table, keys, key_count, counts);
     }

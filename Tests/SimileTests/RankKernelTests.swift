@@ -90,6 +90,10 @@ struct RankKernelTests {
             simile_rank_tally_row(products, norms, labels, own, 2, m, first, grid, table, keys, r, &counts, &clamped)
             #expect(Self.merged(counts, r) == distanceExpected, "trial \(trial) distances")
             #expect(clamped.elementsEqual(clampedExpected) { $0 == $1 || ($0.isNaN && $1.isNaN) }, "trial \(trial) clamped")
+            // Without the clamped distances (a separately compiled loop).
+            counts = [Int32](repeating: 0, count: RelevantRanks.lanes * (r + 1))
+            simile_rank_tally_row(products, norms, labels, own, 2, m, first, grid, table, keys, r, &counts, nil)
+            #expect(Self.merged(counts, r) == distanceExpected, "trial \(trial) distances, not stored")
         }
     }
 
