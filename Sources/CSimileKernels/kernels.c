@@ -56,6 +56,78 @@ void simile_exp_f32(const float *in, float *out, long n) {
     }
 }
 
+/* Sixteen float lanes: one AVX-512 register, two AVX2 or four SSE registers, with the same
+   lane-wise arithmetic (and so the same rounding) in every clone. */
+typedef float simile_f32x16 __attribute__((ext_vector_type(16)));
+
+/* Adds the lanes of a1 and a2 to s1 and s2 in lane order (a macro: passing 16-float vectors to
+   a function would depend on the clone's ABI). */
+#define SIMILE_ADD_LANES(a1, a2, s1, s2)          \
+    for (int lane = 0; lane < 16; lane++) {      \
+        (s1) += (a1)[lane];                       \
+        (s2) += (a2)[lane];                       \
+    }
+
+SIMILE_CLONES
+static void simile_shifted_sums_sqrt(const float *x, long n, float shift, double *sums) {
+#pragma clang fp contract(off)
+    double s1 = 0, s2 = 0;
+    long i = 0;
+    while (n - i >= 16) {
+        long end = n - i >= 256 ? i + 256 : n - (n - i) % 16;
+        simile_f32x16 a1 = 0, a2 = 0;
+        for (; i < end; i += 16) {
+            simile_f32x16 v;
+            memcpy(&v, x + i, sizeof v);
+            v = __builtin_elementwise_sqrt(v) - shift;
+            a1 += v;
+            a2 += v * v;
+        }
+        SIMILE_ADD_LANES(a1, a2, s1, s2)
+    }
+    for (; i < n; i++) {
+        float v = __builtin_sqrtf(x[i]) - shift;
+        s1 += v;
+        s2 += v * v;
+    }
+    sums[0] = s1;
+    sums[1] = s2;
+}
+
+SIMILE_CLONES
+static void simile_shifted_sums_plain(const float *x, long n, float shift, double *sums) {
+#pragma clang fp contract(off)
+    double s1 = 0, s2 = 0;
+    long i = 0;
+    while (n - i >= 16) {
+        long end = n - i >= 256 ? i + 256 : n - (n - i) % 16;
+        simile_f32x16 a1 = 0, a2 = 0;
+        for (; i < end; i += 16) {
+            simile_f32x16 v;
+            memcpy(&v, x + i, sizeof v);
+            v = v - shift;
+            a1 += v;
+            a2 += v * v;
+        }
+        SIMILE_ADD_LANES(a1, a2, s1, s2)
+    }
+    for (; i < n; i++) {
+        float v = x[i] - shift;
+        s1 += v;
+        s2 += v * v;
+    }
+    sums[0] = s1;
+    sums[1] = s2;
+}
+
+void simile_shifted_sums_f32(const float *x, long n, float shift, int take_sqrt, double *sums) {
+    if (take_sqrt) {
+        simile_shifted_sums_sqrt(x, n, shift, sums);
+    } else {
+        simile_shifted_sums_plain(x, n, shift, sums);
+    }
+}
+
 const char *simile_kernel_isa(void) {
 #if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
     __builtin_cpu_init();

@@ -27,6 +27,8 @@ struct BenchEvaluateCommand: ParsableCommand {
     struct Result: Encodable {
         let n: Int, d: Int, classes: Int, k: String
         let totalMs: Double
+        /// Process CPU time (user + system, all threads) per evaluation, over the timed runs.
+        let cpuMs: Double
         let runs: Int
         let partsMs: [String: Double]?
         let report: EvaluationReport
@@ -35,6 +37,7 @@ struct BenchEvaluateCommand: ParsableCommand {
         enum CodingKeys: String, CodingKey {
             case n, d, classes, k, runs, report, blas
             case totalMs = "total_ms"
+            case cpuMs = "cpu_ms"
             case partsMs = "parts_ms"
         }
     }
@@ -50,9 +53,13 @@ struct BenchEvaluateCommand: ParsableCommand {
         let (x, labels) = Self.data(n: n, d: d, classes: classes, noise: noise, seed: seed)
         var options = EvaluationOptions(k: depth)
         var report: EvaluationReport?
+        var evaluations = 0
+        let cpuBefore = Self.processCPUSeconds()
         let total = try Timing.measure(budget: 2) {
             report = try Evaluation.evaluate(query: x, queryLabels: labels, options: options)
+            evaluations += 1
         }
+        let cpuMs = (Self.processCPUSeconds() - cpuBefore) * 1000 / Double(evaluations)
         var parts: [String: Double]?
         if !totalOnly {
             var times: [String: Double] = [:]
@@ -71,7 +78,19 @@ struct BenchEvaluateCommand: ParsableCommand {
             parts = times
         }
         print(try Console.json(Result(n: n, d: d, classes: classes, k: depth.description, totalMs: total.median,
-                                      runs: total.runs, partsMs: parts, report: report!, blas: Timing.backendLine())))
+                                      cpuMs: cpuMs, runs: total.runs, partsMs: parts, report: report!, blas: Timing.backendLine())))
+    }
+
+    /// User plus system CPU seconds of this process so far (every thread).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// Seeded clustered embeddings: class centres from N(0, 1), points at centre + N(0, noise²).

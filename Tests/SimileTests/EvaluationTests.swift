@@ -313,6 +313,26 @@ struct EvaluationTests {
         }
     }
 
+    /// `NearestSelection.sort` (introsort, heapsort when partitions degenerate) against the
+    /// standard sort, on lengths around its insertion-sort cut-off and with many duplicates.
+    @Test func keySortMatchesTheStandardSort() {
+        var generator = SeededGenerator(seed: 12)
+        for trial in 0..<200 {
+            let count = trial < 60 ? trial : Int.random(in: 0...3000, using: &generator)
+            let distinct = UInt64(trial % 4 == 0 ? 3 : 1 << 40)
+            var keys: [UInt64] = (0..<count).map { _ in UInt64.random(in: 0..<distinct, using: &generator) }
+            // Sorted, reversed and organ-pipe inputs, the classic bad cases of a median-of-three quicksort.
+            if trial % 5 == 1 { keys.sort() }
+            if trial % 5 == 2 { keys.sort(by: >) }
+            if trial % 5 == 3 { keys = (0..<count).map { UInt64(min($0, count - $0)) } }
+            let expected = keys.sorted()
+            keys.withUnsafeMutableBufferPointer { buffer in
+                if let base = buffer.baseAddress { NearestSelection.sort(base, buffer.count) }
+            }
+            #expect(keys == expected, "trial \(trial)")
+        }
+    }
+
     // MARK: - Clustering
 
     @Test func kMeansFindsSeparatedClustersAndIsSeeded() throws {

@@ -15,6 +15,12 @@
    keeps every intermediate normal: subnormals are slow); 0 below −87.34; saturating above 88.38. */
 void simile_exp_f32(const float *in, float *out, long n);
 
+/* sums[0] = Σ (f(x[i]) − shift) and sums[1] = Σ (f(x[i]) − shift)² over n floats, where f is the
+   square root when take_sqrt is nonzero and the identity otherwise. Each block of 256 elements is
+   summed in float in 16 fixed lanes (no fused multiply-add), the lanes and blocks in double in
+   a fixed order: the result is the same with every instruction set. */
+void simile_shifted_sums_f32(const float *x, long n, float shift, int take_sqrt, double *sums);
+
 /* The instruction set the dispatcher chose for simile_exp_f32: "avx512f", "avx2" or "baseline". */
 const char *simile_kernel_isa(void);
 

@@ -1,4 +1,4 @@
-import RealModule
+import CSimileKernels
 
 /// Count, mean and sum of squared deviations of a set of distances, split into same-label
 /// ("intra") and all pairs; merged in a fixed order (Chan et al.'s pairwise update), so
@@ -32,8 +32,10 @@ struct DistanceMoments: Sendable, Equatable {
 
     /// The moments of one query's distances `row[j]` (or `√row[j]` when `squared`) to every
     /// reference but `excluded`, with `relevant` (not containing `excluded`) marking the
-    /// same-label references. Sums run in blocks of 256 in Float (vectorised), each block added in
-    /// Double, around a shift close to the mean so that the squares do not cancel.
+    /// same-label references. Sums run in blocks of 256 in Float (vectorised, in the C kernel
+    /// `simile_shifted_sums_f32`: Swift's square root is a libm call that does not vectorise on
+    /// Linux), each block added in Double, around a shift close to the mean so that the squares
+    /// do not cancel.
     static func row(_ row: UnsafePointer<Float>, count m: Int, excluding excluded: Int,
                     relevant: UnsafeBufferPointer<Int32>, squared: Bool) -> DistanceMoments {
         @inline(__always) func value(_ x: Float) -> Float { squared ? x.squareRoot() : x }
@@ -49,28 +51,11 @@ struct DistanceMoments: Sendable, Equatable {
         }
         guard probed > 0 else { return DistanceMoments() }
         let shift = Float(probe / Double(probed))
-        var first = 0.0, second = 0.0
-        var start = 0
-        while start < m {
-            let end = min(m, start + 256)
-            var s1: Float = 0, s2: Float = 0
-            if squared {
-                for t in start..<end {
-                    let v = row[t].squareRoot() - shift
-                    s1 = Relaxed.sum(s1, v)
-                    s2 = Relaxed.multiplyAdd(v, v, s2)
-                }
-            } else {
-                for t in start..<end {
-                    let v = row[t] - shift
-                    s1 = Relaxed.sum(s1, v)
-                    s2 = Relaxed.multiplyAdd(v, v, s2)
-                }
-            }
-            first += Double(s1)
-            second += Double(s2)
-            start = end
+        var sums = (0.0, 0.0)
+        withUnsafeMutableBytes(of: &sums) { raw in
+            simile_shifted_sums_f32(row, m, shift, squared ? 1 : 0, raw.baseAddress!.assumingMemoryBound(to: Double.self))
         }
+        var (first, second) = sums
         var n = Double(m)
         if excluded >= 0 && excluded < m {
             let v = Double(value(row[excluded]) - shift)

@@ -129,9 +129,68 @@ public enum Evaluation {
             report.warnings.append("\(reason); the neighbour metrics are undefined")
         }
         let runNeighbours = depth > 0
-
-        let scan = DistanceScan(query: queries, reference: references, blockRows: options.blockRows)
         var results = [RetrievalMetrics](repeating: RetrievalMetrics(), count: n)
+        let pairMoments: DistanceMoments
+
+        // Leave-one-out without a top-k selection: half the distance matrix serves every query.
+        if references == nil && options.symmetricPass && (runNeighbours ? searchAll : pairDistances)
+            && (!runNeighbours || SymmetricScan.stateBytes(labels) <= SymmetricScan.stateBudgetBytes) {
+            let output = SymmetricScan.run(queries, labels: labels, ranking: runNeighbours, pairStatistics: pairDistances,
+                                           tileRows: options.tileRows ?? SymmetricScan.defaultTileRows)
+            if runNeighbours {
+                output.ranks.withUnsafeBufferPointer { ranks in
+                    for i in included {
+                        let start = output.rankStart[i]
+                        results[i] = RetrievalMetrics(ranks: UnsafeBufferPointer(rebasing: ranks[start..<(start + relevant[i])]),
+                                                      relevant: relevant[i], depth: depth)
+                    }
+                }
+            }
+            pairMoments = output.moments
+        } else {
+            pairMoments = streamingScan(queries, references, labels: labels, runNeighbours: runNeighbours,
+                                        searchAll: searchAll, search: search, depth: depth,
+                                        pairDistances: pairDistances, options: options, results: &results)
+        }
+        if runNeighbours {
+            let classOf = { (i: Int) in Int(labels.queryClass[i]) }
+            let perClass = options.averageOfAverages
+            func average(_ value: (RetrievalMetrics) -> Double) -> Double? {
+                RetrievalMetrics.average({ value(results[$0]) }, included: included, classOf: classOf, perClass: perClass)
+            }
+            if neighbourMetrics.contains(.precisionAt1) { report.precisionAt1 = average(\.precisionAt1) }
+            if neighbourMetrics.contains(.rPrecision) { report.rPrecision = average(\.rPrecision) }
+            if neighbourMetrics.contains(.mapAtR) { report.mapAtR = average(\.mapAtR) }
+            if neighbourMetrics.contains(.map) { report.map = average(\.map) }
+            if neighbourMetrics.contains(.mrr) { report.mrr = average(\.reciprocalRank) }
+            if neighbourMetrics.contains(.recallAtK) {
+                var recall: [Int: Double] = [:]
+                for k in Set(options.recallAt) {
+                    recall[k] = average { $0.firstRank >= 1 && Int($0.firstRank) <= k ? 1 : 0 }
+                }
+                report.recallAtK = recall
+            }
+        }
+        if pairDistances {
+            let l2 = PairDistanceStatistics(exact: pairMoments)
+            report.meanIntraDistanceL2 = l2.meanIntra
+            report.meanInterDistanceL2 = l2.meanInter
+            report.intraInterRatioL2 = l2.ratio
+            report.pairDistanceStdL2 = l2.standardDeviation
+            if l2.meanIntra == nil { report.warnings.append("no two evaluated embeddings share a label; the intra/inter ratios are undefined") }
+            if l2.meanInter == nil { report.warnings.append("every evaluated pair shares a label; the intra/inter ratios are undefined") }
+        }
+    }
+
+    /// The neighbour pass one block of query rows at a time against every reference: for
+    /// query/reference evaluation, top-k selection, and state too large for `SymmetricScan`.
+    /// Fills `results` for the queries with a match and returns the moments of the pair distances.
+    private static func streamingScan(_ queries: Matrix<Float>, _ references: Matrix<Float>?, labels: EvaluationLabels,
+                                      runNeighbours: Bool, searchAll: Bool, search: Int, depth: Int, pairDistances: Bool,
+                                      options: EvaluationOptions, results: inout [RetrievalMetrics]) -> DistanceMoments {
+        let n = queries.rows
+        let m = references?.rows ?? n
+        let scan = DistanceScan(query: queries, reference: references, blockRows: options.blockRows)
         var moments = [DistanceMoments](repeating: DistanceMoments(), count: n)
         let largestClass = (0..<labels.classCount).map { labels.referenceStart[$0 + 1] - labels.referenceStart[$0] }.max() ?? 0
         let selfReference = labels.selfReference
@@ -192,36 +251,9 @@ public enum Evaluation {
             }
         }
 
-        if runNeighbours {
-            let classOf = { (i: Int) in Int(labels.queryClass[i]) }
-            let perClass = options.averageOfAverages
-            func average(_ value: (RetrievalMetrics) -> Double) -> Double? {
-                RetrievalMetrics.average({ value(results[$0]) }, included: included, classOf: classOf, perClass: perClass)
-            }
-            if neighbourMetrics.contains(.precisionAt1) { report.precisionAt1 = average(\.precisionAt1) }
-            if neighbourMetrics.contains(.rPrecision) { report.rPrecision = average(\.rPrecision) }
-            if neighbourMetrics.contains(.mapAtR) { report.mapAtR = average(\.mapAtR) }
-            if neighbourMetrics.contains(.map) { report.map = average(\.map) }
-            if neighbourMetrics.contains(.mrr) { report.mrr = average(\.reciprocalRank) }
-            if neighbourMetrics.contains(.recallAtK) {
-                var recall: [Int: Double] = [:]
-                for k in Set(options.recallAt) {
-                    recall[k] = average { $0.firstRank >= 1 && Int($0.firstRank) <= k ? 1 : 0 }
-                }
-                report.recallAtK = recall
-            }
-        }
-        if pairDistances {
-            var total = DistanceMoments()
-            for row in moments { total.merge(row) }
-            let l2 = PairDistanceStatistics(exact: total)
-            report.meanIntraDistanceL2 = l2.meanIntra
-            report.meanInterDistanceL2 = l2.meanInter
-            report.intraInterRatioL2 = l2.ratio
-            report.pairDistanceStdL2 = l2.standardDeviation
-            if l2.meanIntra == nil { report.warnings.append("no two evaluated embeddings share a label; the intra/inter ratios are undefined") }
-            if l2.meanInter == nil { report.warnings.append("every evaluated pair shares a label; the intra/inter ratios are undefined") }
-        }
+        var total = DistanceMoments()
+        for row in moments { total.merge(row) }
+        return total
     }
 
     /// Rejects inputs that cannot be evaluated, with the reason.

@@ -103,8 +103,10 @@ public struct EvaluationOptions: Sendable, Equatable {
     public var exactL1PairLimit: Int
     /// Pairs sampled of each kind (same label, different label) when L1 statistics are sampled.
     public var l1SamplePairs: Int
-    /// Query rows per block of the neighbour search; nil chooses it so a block of distances
-    /// stays within 16 MiB (or 128 rows, up to 256 MiB, for very large reference sets).
+    /// Query rows per block of the streaming neighbour search (query/reference evaluation and
+    /// top-k selection); nil chooses it so a block of distances stays within 16 MiB (or 128 rows,
+    /// up to 256 MiB, for very large reference sets). Leave-one-out ranking by counting (k = all)
+    /// uses fixed tiles of half the distance matrix instead.
     public var blockRows: Int?
 
     /// How each query's ranking is found (internal: the tests run both ways and compare).
@@ -118,6 +120,11 @@ public struct EvaluationOptions: Sendable, Equatable {
     }
 
     var ranking = Ranking.automatic
+    /// Leave-one-out without top-k selection uses `SymmetricScan` (internal: the tests compare it
+    /// with the streaming scan).
+    var symmetricPass = true
+    /// Rows per tile of `SymmetricScan` (internal: the tests use small tiles; nil is 2048).
+    var tileRows: Int?
 
     public init(metrics: Set<Metric> = Set(Metric.allCases), k: Depth = .all, recallAt: [Int] = [1, 2, 4, 8],
                 geometry: Geometry = .euclidean, averageOfAverages: Bool = false,

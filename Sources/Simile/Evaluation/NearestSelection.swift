@@ -78,9 +78,69 @@ enum NearestSelection {
         heap[parent] = item
     }
 
+    /// Sorts keys ascending in place: quicksort (median of three) down to runs of 24, insertion
+    /// sort below, heapsort if the partitions degenerate. Unlike the standard library's sort it
+    /// allocates nothing, which matters when it runs once per query on ~100 keys.
     static func sort(_ keys: UnsafeMutablePointer<UInt64>, _ count: Int) {
-        var buffer = UnsafeMutableBufferPointer(start: keys, count: count)
-        buffer.sort()
+        var depth = 2
+        var m = count
+        while m > 1 {
+            depth += 2
+            m >>= 1
+        }
+        introsort(keys, count, depth)
+    }
+
+    private static func introsort(_ keys: UnsafeMutablePointer<UInt64>, _ count: Int, _ depth: Int) {
+        var base = keys, n = count, budget = depth
+        while n > 24 {
+            if budget == 0 {
+                heapsort(base, n)
+                return
+            }
+            budget -= 1
+            // Median of first, middle and last as the pivot.
+            let a = base[0], b = base[n / 2], c = base[n - 1]
+            let pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b))
+            var i = 0, j = n - 1
+            while true {
+                while base[i] < pivot { i += 1 }
+                while pivot < base[j] { j -= 1 }
+                if i >= j { break }
+                (base[i], base[j]) = (base[j], base[i])
+                i += 1
+                j -= 1
+            }
+            // Recurse into the smaller side, loop on the larger.
+            let left = j + 1
+            if left < n - left {
+                introsort(base, left, budget)
+                base += left
+                n -= left
+            } else {
+                introsort(base + left, n - left, budget)
+                n = left
+            }
+        }
+        for i in 1..<max(1, n) {
+            let item = base[i]
+            var j = i
+            while j > 0 && base[j - 1] > item {
+                base[j] = base[j - 1]
+                j -= 1
+            }
+            base[j] = item
+        }
+    }
+
+    private static func heapsort(_ keys: UnsafeMutablePointer<UInt64>, _ count: Int) {
+        for start in stride(from: count / 2 - 1, through: 0, by: -1) { siftDown(keys, count, start) }
+        var end = count - 1
+        while end > 0 {
+            (keys[0], keys[end]) = (keys[end], keys[0])
+            siftDown(keys, end, 0)
+            end -= 1
+        }
     }
 
     /// Reusable scratch for choosing the k smallest entries of many rows of length m.

@@ -71,52 +71,72 @@ struct PairDistanceStatistics: Sendable, Equatable {
         // numbers on any number of cores.
         let chunkSize = 4096
         let chunkCount = (samples + chunkSize - 1) / chunkSize
+        // The label arrays through pointers: slicing them in the loop would retain and release
+        // their storage on every draw, from every thread at once.
         let partials: [(DistanceMoments, DistanceMoments)] = query.elements.withUnsafeBufferPointer { q in
             reference.elements.withUnsafeBufferPointer { r in
-                let qs = SendableConstPointer(q.baseAddress!), rs = SendableConstPointer(r.baseAddress!)
-                return Parallel.map(chunkCount, grain: 1) { chunks in
-                    chunks.map { chunk in
-                        var generator = SeededGenerator(seed: seed, stream: 0x4C31_0000 &+ UInt64(chunk))  // "L1"
-                        let draws = min(chunkSize, samples - chunk * chunkSize)
-                        func moments(_ start: [Int], _ pick: (Int, Int) -> Int) -> DistanceMoments {
-                            var result = DistanceMoments()
-                            let total = start[n]
-                            guard total > 0 else { return result }
-                            for _ in 0..<draws {
-                                let u = Int.random(in: 0..<total, using: &generator)
-                                // The query whose range holds u: the last i with start[i] ≤ u.
-                                var low = 0, high = n
-                                while high - low > 1 {
-                                    let middle = (low + high) / 2
-                                    if start[middle] <= u { low = middle } else { high = middle }
+                labels.referenceStart.withUnsafeBufferPointer { startBuffer in
+                    labels.referenceRows.withUnsafeBufferPointer { rowBuffer in
+                        labels.queryClass.withUnsafeBufferPointer { classBuffer in
+                            let qs = SendableConstPointer(q.baseAddress!), rs = SendableConstPointer(r.baseAddress!)
+                            let starts = SendableConstPointer(startBuffer.baseAddress!)
+                            let members = SendableConstPointer(rowBuffer.baseAddress!)
+                            let classes = SendableConstPointer(classBuffer.baseAddress!)
+                            let selfReference = labels.selfReference
+                            return Parallel.map(chunkCount, grain: 1) { chunks in
+                                chunks.map { chunk in
+                                    var generator = SeededGenerator(seed: seed, stream: 0x4C31_0000 &+ UInt64(chunk))  // "L1"
+                                    let draws = min(chunkSize, samples - chunk * chunkSize)
+                                    func moments(_ start: [Int], _ pick: (Int, Int) -> Int) -> DistanceMoments {
+                                        var result = DistanceMoments()
+                                        let total = start[n]
+                                        guard total > 0 else { return result }
+                                        start.withUnsafeBufferPointer { start in
+                                            for _ in 0..<draws {
+                                                let u = Int.random(in: 0..<total, using: &generator)
+                                                // The query whose range holds u: the last i with start[i] ≤ u.
+                                                var low = 0, high = n
+                                                while high - low > 1 {
+                                                    let middle = (low + high) / 2
+                                                    if start[middle] <= u { low = middle } else { high = middle }
+                                                }
+                                                let j = pick(low, u - start[low])
+                                                let value = Double(l1Distance(qs.pointer + low * d, rs.pointer + j * d, d))
+                                                result.merge(DistanceMoments(count: 1, mean: value, squaredDeviations: 0))
+                                            }
+                                        }
+                                        return result
+                                    }
+                                    /// The rows of query i's class.
+                                    func classRows(_ i: Int) -> UnsafeBufferPointer<Int32> {
+                                        let c = Int(classes.pointer[i])
+                                        return UnsafeBufferPointer(start: members.pointer + starts.pointer[c],
+                                                                   count: starts.pointer[c + 1] - starts.pointer[c])
+                                    }
+                                    let intra = moments(intraStart) { i, t in
+                                        // The t-th same-label reference of query i, skipping query i itself.
+                                        let rows = classRows(i)
+                                        var index = t
+                                        if selfReference, let own = position(of: Int32(i), in: rows), own <= index { index += 1 }
+                                        return Int(rows[index])
+                                    }
+                                    let inter = moments(interStart) { i, t in
+                                        // The t-th reference of another label: t plus the same-label rows before it,
+                                        // i.e. the number of s with rows[s] − s ≤ t (non-decreasing in s).
+                                        let rows = classRows(i)
+                                        var low = 0, high = rows.count
+                                        while low < high {
+                                            let middle = (low + high) / 2
+                                            if Int(rows[middle]) - middle <= t { low = middle + 1 } else { high = middle }
+                                        }
+                                        return t + low
+                                    }
+                                    return (intra, inter)
                                 }
-                                let j = pick(low, u - start[low])
-                                let value = Double(l1Distance(qs.pointer + low * d, rs.pointer + j * d, d))
-                                result.merge(DistanceMoments(count: 1, mean: value, squaredDeviations: 0))
-                            }
-                            return result
+                            }.flatMap { $0 }
                         }
-                        let intra = moments(intraStart) { i, t in
-                            // The t-th same-label reference of query i, skipping query i itself.
-                            let rows = labels.rows(ofClass: Int(labels.queryClass[i]))
-                            var index = rows.startIndex + t
-                            if labels.selfReference, let own = position(of: Int32(i), in: rows), own <= index { index += 1 }
-                            return Int(rows[index])
-                        }
-                        let inter = moments(interStart) { i, t in
-                            // The t-th reference of another label: t plus the same-label rows before it,
-                            // i.e. the number of s with rows[s] − s ≤ t (non-decreasing in s).
-                            let rows = labels.rows(ofClass: Int(labels.queryClass[i]))
-                            var low = 0, high = rows.count
-                            while low < high {
-                                let middle = (low + high) / 2
-                                if Int(rows[rows.startIndex + middle]) - middle <= t { low = middle + 1 } else { high = middle }
-                            }
-                            return t + low
-                        }
-                        return (intra, inter)
                     }
-                }.flatMap { $0 }
+                }
             }
         }
         var intra = DistanceMoments(), inter = DistanceMoments()
@@ -128,14 +148,14 @@ struct PairDistanceStatistics: Sendable, Equatable {
                                        interPairs: Double(interStart[n])), samples)
     }
 
-    /// The position of `value` in an ascending slice, if present.
-    static func position(of value: Int32, in rows: ArraySlice<Int32>) -> Int? {
-        var low = rows.startIndex, high = rows.endIndex
+    /// The position of `value` in an ascending buffer, if present.
+    static func position(of value: Int32, in rows: UnsafeBufferPointer<Int32>) -> Int? {
+        var low = 0, high = rows.count
         while low < high {
             let middle = (low + high) / 2
             if rows[middle] < value { low = middle + 1 } else { high = middle }
         }
-        return low < rows.endIndex && rows[low] == value ? low : nil
+        return low < rows.count && rows[low] == value ? low : nil
     }
 
     @inline(__always)

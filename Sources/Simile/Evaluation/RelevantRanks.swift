@@ -1,3 +1,5 @@
+import CSimileKernels
+
 /// The rank of every relevant reference in a query's full ranking, without sorting the row.
 ///
 /// For k = all (PML's default), MAP needs the position of every same-label reference among all
@@ -9,37 +11,35 @@
 ///
 /// pos is read from a table over a uniform grid of G ≥ 16R cells on [d(p₀), d(p_{R−1})], plus
 /// cells for everything beyond. The cell index is a monotone function of the distance (scaled,
-/// clamped and rounded by the 2²³ trick, so 64 of them are computed at a time in vector
-/// registers), computed the same way for the relevant references, so a cell without a relevant
+/// clamped and rounded by the 2²³ trick: `simile_rank_cell`, shared with the C kernels that
+/// count), computed the same way for the relevant references, so a cell without a relevant
 /// reference gives pos directly; in the few cells that hold one (a table bit says which), keys
 /// are compared. The count is therefore exact. Entries beyond the farthest relevant reference
-/// (and the excluded one, set to +∞) land in a last cell whose pos is R, an extra counter that is
-/// never read.
+/// (and the excluded one, set to +∞) land in a last cell whose pos is R, an extra counter that
+/// is never read. The counting itself is the C kernel `simile_rank_tally_row` (cells computed
+/// at the CPU's vector width); it keeps the histogram in four interleaved copies, so that
+/// consecutive entries falling in the same bin do not wait on each other's increment.
 struct RelevantRanks: ~Copyable {
     private let keys: UnsafeMutablePointer<UInt64>
     private let counts: UnsafeMutablePointer<Int32>
     private let table: UnsafeMutablePointer<UInt32>
-    private let cellsOfChunk: UnsafeMutablePointer<UInt32>
     private let capacity: Int
 
-    /// Marks a table entry whose cell holds a relevant reference.
-    private static let occupied: UInt32 = 1 << 31
-    private static let chunk = 64
+    /// Interleaved copies of the histogram, as the C kernels keep them.
+    static let lanes = 4
 
     /// Scratch for up to `capacity` relevant references.
     init(capacity: Int) {
         self.capacity = max(1, capacity)
         keys = .allocate(capacity: self.capacity)
-        counts = .allocate(capacity: self.capacity + 1)
-        table = .allocate(capacity: Self.cells(for: self.capacity) + 2)
-        cellsOfChunk = .allocate(capacity: Self.chunk)
+        counts = .allocate(capacity: Self.lanes * (self.capacity + 1))
+        table = .allocate(capacity: Self.tableCapacity(for: self.capacity))
     }
 
     deinit {
         keys.deallocate()
         counts.deallocate()
         table.deallocate()
-        cellsOfChunk.deallocate()
     }
 
     /// Grid cells for r relevant references: a power of two ≥ 16r (at least 64, at most 2²⁰).
@@ -58,69 +58,42 @@ struct RelevantRanks: ~Copyable {
         precondition(r <= capacity, "RelevantRanks: more relevant references than its capacity")
         guard r > 0 else { return 0 }
         for (t, p) in relevant.enumerated() { keys[t] = NearestSelection.key(row[Int(p)], Int(p)) }
-        var sorted = UnsafeMutableBufferPointer(start: keys, count: r)
-        sorted.sort()
+        NearestSelection.sort(keys, r)
         if excluded >= 0 && excluded < count { row[excluded] = .infinity }
+        let grid = Self.grid(keys: keys, count: r)
+        simile_rank_fill_table(table, keys, r, grid)
+        counts.update(repeating: 0, count: Self.lanes * (r + 1))
+        simile_rank_tally_row(row, nil, nil, 0, 0, count, 0, grid, table, keys, r, counts, nil)
+        Self.prefixSums(counts, r, into: ranks)
+        return r
+    }
+
+    /// ranks[t] = Σ_{s ≤ t} counts[s] over the `lanes` interleaved copies (stride r + 1).
+    static func prefixSums(_ counts: UnsafePointer<Int32>, _ r: Int, into ranks: UnsafeMutablePointer<Int32>) {
+        let stride = r + 1
+        var running: Int32 = 0
+        for t in 0..<r {
+            running &+= counts[t] &+ counts[stride + t] &+ counts[2 * stride + t] &+ counts[3 * stride + t]
+            ranks[t] = running
+        }
+    }
+
+    /// The grid over the distances of R sorted keys, as the C kernels take it: `lowest`,
+    /// `highest`, `scale`, and `top`, the cell of everything beyond `highest` (as a Float).
+    typealias Grid = simile_rank_grid
+
+    /// Table entries to allocate for r relevant references: the grid, the cell beyond it, and
+    /// room for the whole-vector stores of `simile_rank_fill_table`.
+    static func tableCapacity(for r: Int) -> Int { cells(for: r) + 2 + Int(SIMILE_RANK_TABLE_SPILL) }
+
+    /// The grid of R sorted keys (r ≥ 1): from the lowest to the highest distance, `cells(for: r)` cells.
+    static func grid(keys: UnsafePointer<UInt64>, count r: Int) -> Grid {
         let lowest = NearestSelection.value(keys[0])
         let highest = NearestSelection.value(keys[r - 1])
         let cells = Self.cells(for: r)
         let span = highest - lowest
         let scale: Float = span > 0 && (Float(cells) / span).isFinite ? Float(cells) / span : 0
         // Positions 0...cells cover [lowest, highest]; cells + 1 is everything beyond `highest`.
-        let beyond = UInt32(cells + 1)
-        let top = Float(beyond)
-
-        // table[c] = #{t : cell(d(p_t)) < c}, with the `occupied` bit where some p_t has cell c.
-        var t = 0
-        for c in 0...Int(beyond) {
-            var entry = UInt32(t)
-            while t < r && Int(Self.cell(NearestSelection.value(keys[t]), lowest, highest, scale, top)) == c {
-                entry |= Self.occupied
-                t += 1
-            }
-            table[c] = entry
-        }
-        counts.update(repeating: 0, count: r + 1)
-        let keyList = keys, lookup = table, tally = counts, cellOf = cellsOfChunk
-        let keyCount = r, occupied = Self.occupied
-        var j = 0
-        while j < count {
-            let length = min(Self.chunk, count - j)
-            let values = row + j
-            var near: UInt32 = 0
-            for s in 0..<length {
-                let cell = Self.cell(values[s], lowest, highest, scale, top)
-                cellOf[s] = cell
-                near &+= cell == beyond ? 0 : 1
-            }
-            if near > 0 {
-                for s in 0..<length {
-                    let entry = lookup[Int(cellOf[s])]
-                    var pos = Int(entry & ~occupied)
-                    if entry & occupied != 0 {
-                        let key = NearestSelection.key(values[s], j + s)
-                        while pos < keyCount && keyList[pos] < key { pos += 1 }
-                    }
-                    tally[pos] += 1
-                }
-            }
-            j += length
-        }
-        var running: Int32 = 0
-        for t in 0..<r {
-            running += counts[t]
-            ranks[t] = running
-        }
-        return r
-    }
-
-    /// The grid cell of a distance: 0 at or below `lowest`, about `scale`·(value − lowest) up to
-    /// `highest`, `top` beyond it. Monotone in `value`; rounding to the nearest integer through
-    /// the 2²³ trick keeps the loop free of branches and conversions that trap.
-    @inline(__always)
-    static func cell(_ value: Float, _ lowest: Float, _ highest: Float, _ scale: Float, _ top: Float) -> UInt32 {
-        let position = (value - lowest) * scale
-        let clamped = value > highest ? top : (position > 0 ? (position < top ? position : top) : 0)
-        return (clamped + 8_388_608).bitPattern &- 0x4B00_0000
+        return Grid(lowest: lowest, highest: highest, scale: scale, top: Float(cells + 1))
     }
 }
