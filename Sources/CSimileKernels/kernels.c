@@ -68,8 +68,10 @@ typedef float simile_f32x16 __attribute__((ext_vector_type(16)));
         (s2) += (a2)[lane];                       \
     }
 
-SIMILE_CLONES
-static void simile_shifted_sums_sqrt(const float *x, long n, float shift, double *sums) {
+/* The sums of simile_shifted_sums_f32; take_sqrt is a constant at each call below, so every clone
+   gets a loop without the test. */
+static inline __attribute__((always_inline)) void simile_shifted_sums_body(const float *x, long n, float shift,
+                                                                          int take_sqrt, double *sums) {
 #pragma clang fp contract(off)
     double s1 = 0, s2 = 0;
     long i = 0;
@@ -79,14 +81,14 @@ static void simile_shifted_sums_sqrt(const float *x, long n, float shift, double
         for (; i < end; i += 16) {
             simile_f32x16 v;
             memcpy(&v, x + i, sizeof v);
-            v = __builtin_elementwise_sqrt(v) - shift;
+            v = (take_sqrt ? __builtin_elementwise_sqrt(v) : v) - shift;
             a1 += v;
             a2 += v * v;
         }
         SIMILE_ADD_LANES(a1, a2, s1, s2)
     }
     for (; i < n; i++) {
-        float v = __builtin_sqrtf(x[i]) - shift;
+        float v = (take_sqrt ? __builtin_sqrtf(x[i]) : x[i]) - shift;
         s1 += v;
         s2 += v * v;
     }
@@ -95,29 +97,13 @@ static void simile_shifted_sums_sqrt(const float *x, long n, float shift, double
 }
 
 SIMILE_CLONES
+static void simile_shifted_sums_sqrt(const float *x, long n, float shift, double *sums) {
+    simile_shifted_sums_body(x, n, shift, 1, sums);
+}
+
+SIMILE_CLONES
 static void simile_shifted_sums_plain(const float *x, long n, float shift, double *sums) {
-#pragma clang fp contract(off)
-    double s1 = 0, s2 = 0;
-    long i = 0;
-    while (n - i >= 16) {
-        long end = n - i >= 256 ? i + 256 : n - (n - i) % 16;
-        simile_f32x16 a1 = 0, a2 = 0;
-        for (; i < end; i += 16) {
-            simile_f32x16 v;
-            memcpy(&v, x + i, sizeof v);
-            v = v - shift;
-            a1 += v;
-            a2 += v * v;
-        }
-        SIMILE_ADD_LANES(a1, a2, s1, s2)
-    }
-    for (; i < n; i++) {
-        float v = x[i] - shift;
-        s1 += v;
-        s2 += v * v;
-    }
-    sums[0] = s1;
-    sums[1] = s2;
+    simile_shifted_sums_body(x, n, shift, 0, sums);
 }
 
 void simile_shifted_sums_f32(const float *x, long n, float shift, int take_sqrt, double *sums) {
