@@ -118,7 +118,7 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TripletBandCapable {
     static func hingeBand<S: SimileFloat>(
         anchor a: Int, triplets: TripletIndex, row: UnsafePointer<S>, bandRow: UnsafePointer<S>,
         outRow: UnsafeMutablePointer<S>, columns m: Int, scratch: UnsafeMutablePointer<Int32>, sign: Double,
-        margin: Double, gate: ElementGate, band: (sign: S, low: S, high: S)
+        margin: Double, gate: ElementGate, band: TripletBand.Test<S>
     ) -> Bag {
         let values = UnsafeMutableRawPointer(scratch + 4 * m).bindMemory(to: S.self, capacity: 3 * m)
         let bandValues = values + m, weights = values + 2 * m
@@ -140,7 +140,7 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TripletBandCapable {
                 let dap = Double(row[p]), bap = bandRow[p]
                 var active = 0
                 for k in 0..<count {
-                    let inBand = TripletBand.contains(band.sign * (bandValues[k] - bap), low: band.low, high: band.high)
+                    let inBand = band.keeps(negative: bandValues[k], positive: bap)
                     let (value, positive, gated) = hinge(dap, Double(values[k]), sign: sign, margin: margin, low: low,
                                                          high: high)
                     let inside = gated & inBand
@@ -233,7 +233,7 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TripletBandCapable {
         let bandMatrix = try input.band.map { band in
             band.distance.isSame(as: distance) ? matrix.values : try band.distance.forward(input.embeddings, input.reference).values
         } ?? matrix.values
-        let band = input.band.map { (sign: S($0.distance.sign), low: S($0.low), high: S($0.high)) }
+        let band = input.band?.test(S.self)
 
         var upstream = Matrix<S>(rows: n, columns: m)
         let bags: [Bag] = matrix.values.elements.withUnsafeBufferPointer { values in
@@ -276,10 +276,7 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TripletBandCapable {
                             return explicit
                         }
                         triplets.forEach(anchor: a, columns: m, scratch: scratch) { p, neg, multiplicity in
-                            if let band,
-                               TripletBand.contains(band.sign * (bandRow[neg] - bandRow[p]), low: band.low, high: band.high) == 0 {
-                                return
-                            }
+                            if let band, band.keeps(negative: bandRow[neg], positive: bandRow[p]) == 0 { return }
                             let dap = Double(row[p])
                             var dan = Double(row[neg])
                             if swap {
@@ -315,10 +312,7 @@ public struct TripletMarginLoss: Loss, ReferenceCapable, TripletBandCapable {
             defer { scratch.deallocate() }
             for a in 0..<n {
                 triplets.forEach(anchor: a, columns: m, scratch: scratch) { p, neg, multiplicity in
-                    if let band,
-                       TripletBand.contains(band.sign * (bandMatrix[a, neg] - bandMatrix[a, p]), low: band.low, high: band.high) == 0 {
-                        return
-                    }
+                    if let band, band.keeps(negative: bandMatrix[a, neg], positive: bandMatrix[a, p]) == 0 { return }
                     let dap = Double(matrix.values[a, p])
                     let dan = Double(matrix.values[a, neg]), dpn = Double(matrix.values[p, neg])
                     let usePN = sign > 0 ? dpn < dan : dpn > dan

@@ -36,6 +36,6 @@ public struct SemiHardMiner: TripletBandMiner {
     public func mine<S: SimileFloat>(_ input: MinerInput<S>) throws -> Tuples {
         let mask = try MiningMask(input, miner: Self.descriptor.name)
         let matrix = try miner.distance.forward(input.embeddings, input.reference).values
-        return .triplets(TripletMarginMiner.select(mask, matrix, sign: S(miner.distance.sign), low: 0, high: S(miner.margin)))
+        return .triplets(TripletMarginMiner.select(mask, matrix, tripletBand.test(S.self)))
     }
 }

@@ -23,10 +23,24 @@ public struct TripletBand: Sendable {
         self.high = high
     }
 
-    /// Whether triplets with margin t are kept, evaluated in the miner's precision.
-    @inline(__always)
-    static func contains<S: SimileFloat>(_ t: S, low: S, high: S) -> Int {
-        (t > low ? 1 : 0) & (t <= high ? 1 : 0)
+    /// The band in the precision of a matrix of `S`.
+    func test<S: SimileFloat>(_: S.Type) -> Test<S> {
+        Test(sign: S(distance.sign), low: S(low), high: S(high))
+    }
+
+    /// The one test that the miner and a fused loss both run on the matrix entries, so that they
+    /// keep exactly the same triplets.
+    struct Test<S: SimileFloat>: Sendable {
+        let sign: S, low: S, high: S
+
+        /// 1 when the band keeps the triplet whose entries are M[a,n] and M[a,p], else 0, without
+        /// a branch (both comparisons are evaluated, so loops over negatives vectorise instead of
+        /// mispredicting on every other negative).
+        @inline(__always)
+        func keeps(negative: S, positive: S) -> Int {
+            let t = sign * (negative - positive)
+            return (t > low ? 1 : 0) & (t <= high ? 1 : 0)
+        }
     }
 }
 

@@ -49,28 +49,26 @@ public struct TripletMarginMiner: TripletBandMiner {
     }
 
     /// The kept interval (low, high] of t.
-    var band: (low: Double, high: Double) {
-        switch type {
+    public var tripletBand: TripletBand {
+        let (low, high): (Double, Double) = switch type {
         case .all: (-.infinity, margin)
         case .hard: (-.infinity, Swift.min(margin, 0))
         case .semihard: (0, margin)
         case .easy: (margin, .infinity)
         }
+        return TripletBand(distance: distance, low: low, high: high)
     }
-
-    public var tripletBand: TripletBand { TripletBand(distance: distance, low: band.low, high: band.high) }
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func mine<S: SimileFloat>(_ input: MinerInput<S>) throws -> Tuples {
         let mask = try MiningMask(input, miner: Self.descriptor.name)
         let matrix = try distance.forward(input.embeddings, input.reference).values
-        let band = self.band
-        return .triplets(Self.select(mask, matrix, sign: S(distance.sign), low: S(band.low), high: S(band.high)))
+        return .triplets(Self.select(mask, matrix, tripletBand.test(S.self)))
     }
 
-    /// Every triplet with low < sign·(M[a,n] − M[a,p]) ≤ high, ordered by (a, p, n).
-    static func select<S: SimileFloat>(_ mask: MiningMask, _ matrix: Matrix<S>, sign: S, low: S, high: S) -> [Triplet] {
+    /// Every triplet the band keeps, ordered by (a, p, n).
+    static func select<S: SimileFloat>(_ mask: MiningMask, _ matrix: Matrix<S>, _ band: TripletBand.Test<S>) -> [Triplet] {
         let m = mask.columns
         let layout = ScratchLayout<S>(columns: m, extraIndexLists: 1, scalarLists: 1)
         return matrix.withSendablePointer { values in
@@ -91,9 +89,8 @@ public struct TripletMarginMiner: TripletBandMiner {
                         // Branch-free compaction of the kept negatives (about half of them are kept,
                         // so a branch would mispredict), then one write per triplet.
                         for k in 0..<nn {
-                            let t = sign * (negativeValues[k] - ap)
                             kept[count] = negatives[k]
-                            count &+= TripletBand.contains(t, low: low, high: high)
+                            count &+= band.keeps(negative: negativeValues[k], positive: ap)
                         }
                         let target = out + total
                         for r in 0..<count {
@@ -102,7 +99,7 @@ public struct TripletMarginMiner: TripletBandMiner {
                     } else {
                         var found: Int32 = 0
                         for k in 0..<nn {
-                            found &+= Int32(truncatingIfNeeded: TripletBand.contains(sign * (negativeValues[k] - ap), low: low, high: high))
+                            found &+= Int32(truncatingIfNeeded: band.keeps(negative: negativeValues[k], positive: ap))
                         }
                         count = Int(found)
                     }
